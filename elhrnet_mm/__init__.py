@@ -1,0 +1,14 @@
+"""elhrnet_mm: lightweight high-resolution pose networks as an MMPose 1.x plugin.
+
+``import elhrnet_mm`` (or ``custom_imports=dict(imports=['elhrnet_mm'])`` in a
+config) registers every backbone, block and dataset of this package into
+MMPose's registries (``mmpose.registry.MODELS``, ``DATASETS``), and lets
+checkpoints written by MMEngine load under PyTorch's ``weights_only=True``.
+"""
+from .version import __version__
+from .utils.checkpoint_safety import allow_mmengine_checkpoints
+from . import datasets, models  # noqa: F401,E402  (registration side effects)
+
+allow_mmengine_checkpoints()
+
+__all__ = ['__version__', 'allow_mmengine_checkpoints']

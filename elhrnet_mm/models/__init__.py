@@ -1,0 +1,3 @@
+from . import backbones, blocks  # noqa: F401
+from .backbones import *  # noqa: F401,F403
+from .blocks import *  # noqa: F401,F403

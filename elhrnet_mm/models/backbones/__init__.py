@@ -1,0 +1,3 @@
+from .el_hrnet import ELHRNet
+
+__all__ = ['ELHRNet']
