@@ -62,7 +62,10 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     from elhrnet_mm.utils.data_check import check_dataset_paths
-    check_dataset_paths(cfg, splits=('test', ))
+    try:
+        check_dataset_paths(cfg, splits=('test', ))
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}')
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if args.out:

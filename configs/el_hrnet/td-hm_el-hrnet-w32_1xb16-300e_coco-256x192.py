@@ -61,7 +61,8 @@ model = dict(
         # init_cfg=dict(type='Pretrained', checkpoint=CKPT, prefix=...)
     ))
 
-codec = {{_base_.codec}}
+codec = dict(
+    type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
