@@ -94,6 +94,17 @@ def _eval_no_grad(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
+def _forward_once(model: nn.Module, x: torch.Tensor, handles: list) -> None:
+    """One eval-mode forward of ``x``; the hook ``handles`` are removed after.
+    """
+    try:
+        with _eval_no_grad(model):
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def _tensors(value) -> List[torch.Tensor]:
     """Tensors of a (nested) hook argument, in order."""
     if isinstance(value, torch.Tensor):
@@ -314,12 +325,7 @@ def torchstat_flops(model: nn.Module,
         elif next(module.parameters(recurse=False), None) is not None:
             handles.append(
                 module.register_forward_hook(partial(owner_hook, name)))
-    try:
-        with _eval_no_grad(model):
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    _forward_once(model, x, handles)
     order = {name: index for index, (name, _) in
              enumerate(model.named_modules())}
     return TorchstatCount(
@@ -367,12 +373,7 @@ def conv_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
         if _is_conv2d(module)
         or isinstance(module, (nn.ConvTranspose2d, nn.Linear))
     ]
-    try:
-        with _eval_no_grad(model):
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    _forward_once(model, x, handles)
     return total
 
 
