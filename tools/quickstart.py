@@ -5,7 +5,7 @@
    ``mim test`` and MMPose's ``CocoMetric``;
 3. train with ``mim train elhrnet_mm CONFIG``;
 4. evaluate the trained checkpoint with ``mim test``, saving MMPose's
-   visualizations of predicted skeletons;
+   visualization of the predicted skeleton of every validation person;
 5. print AP/AR untrained vs trained, and the params/FLOPs tables of the
    quick-start model and of the paper's EL-HRNet-W32.
 
@@ -32,11 +32,6 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', default=QUICKSTART)
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
-    parser.add_argument(
-        '--vis-interval',
-        type=int,
-        default=25,
-        help='save a visualization of every N-th validation image')
     return parser.parse_args()
 
 
@@ -109,7 +104,7 @@ def main():
         config,
         ckpt,
         osp.join(work, 'test'),
-        extra=('--show-dir', 'vis', '--interval', str(args.vis_interval)))
+        extra=('--show-dir', 'vis'))
 
     step('5/5 results')
     print(f'{"metric":<12} {"untrained":>10} {"trained":>10}')
