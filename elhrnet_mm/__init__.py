@@ -7,7 +7,8 @@ checkpoints written by MMEngine load under PyTorch's ``weights_only=True``.
 """
 from .version import __version__
 from .utils.checkpoint_safety import allow_mmengine_checkpoints
-from . import datasets, models  # noqa: F401,E402  (registration side effects)
+from . import datasets, evaluation, models  # noqa: F401,E402  (registration)
+from . import engine  # noqa: F401,E402  (hooks, CPU DDP wrapper)
 
 allow_mmengine_checkpoints()
 

@@ -70,10 +70,11 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    from elhrnet_mm.utils.data_check import check_dataset_paths
+    from elhrnet_mm.engine import prepare_run
     try:
-        check_dataset_paths(cfg)
-    except FileNotFoundError as err:
+        # backbone arguments, check_dataset_paths, annotations, launcher
+        prepare_run(cfg, args.launcher, splits=('train', 'val'))
+    except (FileNotFoundError, ValueError) as err:
         raise SystemExit(f'error: {err}')
     runner = Runner.from_cfg(cfg)
     runner.train()

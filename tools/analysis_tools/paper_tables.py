@@ -47,6 +47,7 @@ def render_paper(paper: str, data: Dict) -> str:
         out.append('|' + '---|' * len(head))
         for r in table_rows:
             flops = r.get('flops_text') or (
+                '-' if r['flops'] is None else
                 f"{_fmt(r['flops'])} {r.get('flops_unit', 'G')}")
             params = r.get('params_text') or _fmt(r['params'])
             cells = [

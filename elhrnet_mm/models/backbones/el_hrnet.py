@@ -7,12 +7,12 @@ import copy
 import functools
 from typing import Optional
 
-import torch
 from mmengine.model import constant_init
 from mmpose.models.backbones import HRNet
 from mmpose.registry import MODELS
 
 from ..blocks import LABasicBlock, LBasicBlock
+from .mixins import MultiResolutionInputMixin
 
 _STAGE_KEYS = ('num_modules', 'num_branches', 'block', 'num_blocks',
                'num_channels')
@@ -21,7 +21,7 @@ _LA_BLOCK_KEYS = _L_BLOCK_KEYS + ('reduction_ratio', 'spatial_kernel_size')
 
 
 @MODELS.register_module()
-class ELHRNet(HRNet):
+class ELHRNet(MultiResolutionInputMixin, HRNet):
     """HRNet with a selectable residual block in stages 2-4.
 
     Everything but the blocks is MMPose's :class:`~mmpose.models.HRNet`
@@ -173,23 +173,3 @@ class ELHRNet(HRNet):
             for m in self.modules():
                 if isinstance(m, LBasicBlock):
                     constant_init(m.nconv2_norm, 0)
-
-    def train(self, mode: bool = True) -> 'ELHRNet':
-        """HRNet's ``train`` (frozen stages, ``norm_eval``), returning self.
-
-        MMPose's ``HRNet.train`` returns None, which breaks ``model.eval()``
-        chaining that ``nn.Module`` promises.
-        """
-        super().train(mode)
-        return self
-
-    def forward(self, x: torch.Tensor) -> tuple:
-        h, w = x.shape[-2:]
-        if not torch.jit.is_tracing() and (h % self.size_divisor
-                                           or w % self.size_divisor):
-            raise ValueError(
-                f'ELHRNet input size {int(h)}x{int(w)} (HxW) cannot be fused '
-                f'across {self.stage4_cfg["num_branches"]} branches; allowed: '
-                f'height and width multiples of {self.size_divisor} '
-                '(e.g. 256x192, 256x256, 384x288)')
-        return super().forward(x)

@@ -1,0 +1,13 @@
+# CBAM-LiteHRNet-18 on COCO, 256x192: MMPose's Lite-HRNet-18 recipe (Adam
+# 5e-4, 8 x 64 images, 210 epochs, x0.1 at 170/200) with the CBAM backbone.
+# The paper's own training paragraph does not describe pose training
+# (docs/cbam_litehrnet.md, "Training").
+_base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/' \
+    'coco/td-hm_litehrnet-18_8xb64-210e_coco-256x192.py'
+
+custom_imports = dict(imports=['elhrnet_mm'], allow_failed_imports=False)
+
+# CBAMLiteHRNet's defaults: a CBAM (r = 16) on each branch's pooled features
+# before the 1x1 layers of every cross-resolution weighting unit
+# (cbam_position='pooled', cbam_blocks='all'); docs/cbam_litehrnet.md.
+model = dict(backbone=dict(type='CBAMLiteHRNet'))

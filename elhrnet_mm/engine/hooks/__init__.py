@@ -1,0 +1,8 @@
+"""Hooks of elhrnet_mm, registered in ``mmpose.registry.HOOKS``."""
+from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .average_log_vars_hook import AverageLogVarsHook
+from .checkpoint_compatibility_hook import CheckpointCompatibilityHook
+
+__all__ = [
+    'AtomicCheckpointHook', 'AverageLogVarsHook', 'CheckpointCompatibilityHook'
+]

@@ -1,0 +1,4 @@
+"""Necks (decoders) registered in ``mmpose.registry.MODELS``."""
+from .lpb_decoder import LPBDecoder
+
+__all__ = ['LPBDecoder']

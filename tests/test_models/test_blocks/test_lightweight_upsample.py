@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+from elhrnet_mm.models.blocks import LightweightUpsampleBlock
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+@pytest.mark.parametrize('position', ['expanded', 'output'])
+@pytest.mark.parametrize('k', [2, 3, 4])
+def test_param_count_matches_formula(position, k):
+    cin, cmid, cout, r = 24, 96, 32, 4
+    block = LightweightUpsampleBlock(cin, cout, cmid, kernel_size=k,
+                                     se_position=position, se_ratio=r)
+    # Sec. 3.1: C_in*C_mid + k^2*C_mid + C_mid*C_out, plus 3 BNs and the SE
+    convs = cin * cmid + k * k * cmid + cmid * cout
+    bns = 2 * (cmid + cmid + cout)
+    c = cmid if position == 'expanded' else cout
+    se = c * (c // r) + c // r + (c // r) * c + c
+    assert n_params(block) == convs + bns + se
+
+
+@pytest.mark.parametrize('k', [2, 3, 4])
+def test_output_is_twice_the_size(k):
+    block = LightweightUpsampleBlock(16, 8, 32, kernel_size=k, se_ratio=4)
+    assert block(torch.rand(2, 16, 5, 7)).shape == (2, 8, 10, 14)
+    assert block.upsample.conv.groups == 32  # depthwise
+
+
+@pytest.mark.parametrize('position', ['expanded', 'output'])
+def test_fusion_is_multiply_and_add(position):
+    torch.manual_seed(0)
+    block = LightweightUpsampleBlock(8, 16, 32, se_position=position).eval()
+    x = torch.rand(1, 8, 4, 4)
+    feats = block.upsample(block.expand(x))
+    if position == 'expanded':
+        expected = block.project(block.se(feats) + feats)
+    else:
+        feats = block.project(feats)
+        expected = block.se(feats) + feats
+    torch.testing.assert_close(block(x), expected)
+    block.fusion = 'mul'
+    assert not torch.allclose(block(x), expected)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(kernel_size=5), 'kernel_size must be one of'),
+    (dict(fusion='add'), 'fusion must be one of'),
+    (dict(se_position='input'), 'se_position must be one of'),
+    (dict(se_ratio=64), 'se_ratio must be an int in 1..32'),
+    (dict(mid_channels=0), 'mid_channels must be a positive int'),
+])
+def test_bad_arguments(kwargs, match):
+    args = dict(in_channels=8, out_channels=16, mid_channels=32)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        LightweightUpsampleBlock(**args)
