@@ -1,0 +1,4 @@
+# Ablation (Table 5, "+Enhance ConvBN") on MPII, 256x256.
+_base_ = './td-hm_edite-hrnet-s_1xb32-260e_mpii-256x256.py'
+
+model = dict(backbone=dict(edmc=False))

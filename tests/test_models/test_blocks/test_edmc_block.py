@@ -1,0 +1,86 @@
+import pytest
+import torch
+
+from elhrnet_mm.models.blocks import DMCBlock, EDMCBlock, EnhancedConvBN
+from elhrnet_mm.models.blocks.edmc_block import ChannelwiseConv1x1, MixConv
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def inputs(channels, n=2, h=32, w=24):
+    return [
+        torch.randn(n, c, h // 2**i, w // 2**i) for i, c in enumerate(channels)
+    ]
+
+
+@pytest.mark.parametrize('channels', [(40, 80), (40, 80, 160, 320)])
+@pytest.mark.parametrize('mix_groups,mix_inputs', [(None, 'stages'),
+                                                   (1, 'stages'),
+                                                   (1, 'input+stages')])
+def test_params_are_dmc_plus_cheap_and_mix(channels, mix_groups,
+                                           mix_inputs):
+    block = EDMCBlock(channels, mix_groups=mix_groups, mix_inputs=mix_inputs)
+    base = DMCBlock(channels, layer_type='EnhancedConvBN')
+    s = 4 if mix_inputs == 'input+stages' else 3
+    extra = 0
+    for c in (ch // 2 for ch in channels):
+        cheap = c + 2 * c  # depthwise 1x1 + BN
+        mix = (9 * s * c if mix_groups is None else 9 * s * c * c) + 2 * c
+        extra += cheap + mix
+    assert n_params(block) == n_params(base) + extra
+    xs = inputs(channels)
+    assert [y.shape for y in block(xs)] == [x.shape for x in xs]
+
+
+def test_simple_half_is_cheap_plus_mix_of_stage_outputs():
+    torch.manual_seed(0)
+    block = EDMCBlock((8, 16), layer_type='ConvBN').eval()
+    xs = inputs((8, 16), h=16, w=12)
+    ys = block(xs)
+    stages = block.complex_branch([x[:, x.shape[1] // 2:] for x in xs])
+    for b, (x, y) in enumerate(zip(xs, ys)):
+        c = x.shape[1] // 2
+        simple = block.cheap[b](x[:, :c]) + block.mix[b](
+            torch.cat([s[b] for s in stages[1:]], 1))
+        torch.testing.assert_close(y[:, 0::2], simple)
+        torch.testing.assert_close(y[:, 1::2], stages[-1][b])
+
+
+def test_depthwise_mix_is_the_grouped_conv():
+    # MixConv(groups=None) == a 3C -> C conv with C groups on the
+    # interleaved stages [s1_0, s2_0, s3_0, s1_1, ...]
+    torch.manual_seed(0)
+    c = 6
+    mix = MixConv(3, c).eval()
+    x = torch.randn(2, 3 * c, 7, 5)
+    grouped = torch.nn.Conv2d(3 * c, c, 3, padding=1, groups=c, bias=False)
+    w = mix.conv.weight.view(3, c, 3, 3).transpose(0, 1)
+    grouped.weight.data.copy_(w)
+    interleaved = x.view(2, 3, c, 7, 5).transpose(1, 2).flatten(1, 2)
+    torch.testing.assert_close(mix(x), mix.norm(grouped(interleaved)))
+
+
+def test_channelwise_conv_is_a_depthwise_conv():
+    m = ChannelwiseConv1x1(5)
+    torch.nn.init.normal_(m.weight)
+    x = torch.randn(2, 5, 3, 4)
+    torch.testing.assert_close(
+        m(x), torch.nn.functional.conv2d(x, m.weight, groups=5))
+
+
+def test_layer_type_default_and_override():
+    assert isinstance(EDMCBlock((40, 80)).dsc[0].convs[0], EnhancedConvBN)
+    plain = EDMCBlock((40, 80), layer_type='ConvBN')
+    assert not isinstance(plain.dsc[0].convs[0], EnhancedConvBN)
+
+
+@pytest.mark.parametrize('kwargs,msg', [
+    (dict(mix_inputs='all'), 'mix_inputs'),
+    (dict(mix_groups=3), 'mix_groups'),
+    (dict(cheap_groups=7), 'cheap_groups'),
+])
+def test_bad_arguments(kwargs, msg):
+    with pytest.raises(ValueError, match=msg):
+        EDMCBlock((40, 80), **kwargs)
