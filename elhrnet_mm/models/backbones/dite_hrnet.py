@@ -17,6 +17,7 @@ from mmpose.models.backbones.litehrnet import LiteHRModule
 from mmpose.registry import MODELS
 
 from ..blocks import DGCBlock, DMCBlock
+from .mixins import MultiResolutionInputMixin
 
 _SPEC_KEYS = ('num_modules', 'num_branches', 'num_blocks', 'with_fuse',
               'num_channels')
@@ -116,7 +117,7 @@ class DiteHRModule(LiteHRModule):
 
 
 @MODELS.register_module()
-class DiteHRNet(LiteHRNet):
+class DiteHRNet(MultiResolutionInputMixin, LiteHRNet):
     """Dite-HRNet backbone (18: ``num_modules=(2, 4, 2)``, 30: (3, 8, 3)).
 
     MMPose's :class:`~mmpose.models.LiteHRNet` (transitions, fuse layers,
@@ -268,20 +269,3 @@ class DiteHRNet(LiteHRNet):
             for _ in range(stages_spec['num_modules'][stage_index])
         ]
         return nn.Sequential(*modules), in_channels
-
-    def train(self, mode: bool = True) -> 'DiteHRNet':
-        """LiteHRNet's ``train`` (``norm_eval``), returning self."""
-        super().train(mode)
-        return self
-
-    def forward(self, x: torch.Tensor) -> tuple:
-        h, w = x.shape[-2:]
-        if not torch.jit.is_tracing() and (h % self.size_divisor
-                                           or w % self.size_divisor):
-            raise ValueError(
-                f'{type(self).__name__} input size {int(h)}x{int(w)} (HxW) '
-                'cannot be fused across '
-                f'{self.extra["stages_spec"]["num_branches"][-1]} branches; '
-                f'allowed: height and width multiples of {self.size_divisor}'
-                ' (e.g. 256x192, 256x256, 384x288)')
-        return super().forward(x)
