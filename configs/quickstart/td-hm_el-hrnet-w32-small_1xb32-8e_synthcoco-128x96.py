@@ -9,6 +9,10 @@ _base_ = 'mmpose::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['elhrnet_mm'], allow_failed_imports=False)
 
+# top-down data (MMPose's inferencers read these top-level keys)
+dataset_type = 'SyntheticCocoDataset'
+data_mode = 'topdown'
+
 # generation parameters of the synthetic data (data_root None: the cache)
 synthetic_data = dict(
     data_root=None, num_train_images=600, num_val_images=100, seed=0)
@@ -93,8 +97,8 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type='SyntheticCocoDataset',
-        data_mode='topdown',
+        type=dataset_type,
+        data_mode=data_mode,
         ann_file='annotations/person_keypoints_train.json',
         data_prefix=dict(img='images/train/'),
         pipeline=train_pipeline,
@@ -106,8 +110,8 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type='SyntheticCocoDataset',
-        data_mode='topdown',
+        type=dataset_type,
+        data_mode=data_mode,
         ann_file='annotations/person_keypoints_val.json',
         data_prefix=dict(img='images/val/'),
         test_mode=True,

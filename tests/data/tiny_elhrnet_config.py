@@ -13,6 +13,10 @@ default_hooks = dict(
     logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=1))
 log_processor = dict(window_size=1)
 
+# top-level keys of MMPose's configs that its inferencers read
+dataset_type = 'CocoDataset'
+data_mode = 'topdown'
+
 codec = dict(
     type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=2)
 
@@ -75,8 +79,8 @@ train_dataloader = dict(
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type='CocoDataset',
-        data_mode='topdown',
+        type=dataset_type,
+        data_mode=data_mode,
         data_root='data/synthetic_coco/',
         ann_file='annotations/person_keypoints_train.json',
         data_prefix=dict(img='images/train/'),
@@ -88,8 +92,8 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type='CocoDataset',
-        data_mode='topdown',
+        type=dataset_type,
+        data_mode=data_mode,
         data_root='data/synthetic_coco/',
         ann_file='annotations/person_keypoints_val.json',
         data_prefix=dict(img='images/val/'),

@@ -7,7 +7,8 @@ truncated newest file and (with ``max_keep_ckpts=1``) no intact one at all;
 ``last_checkpoint`` is also rewritten in place.
 """
 import os.path as osp
-from typing import List
+from contextlib import contextmanager
+from typing import Iterator, List
 
 from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.fileio import LocalBackend
@@ -19,6 +20,20 @@ from ..rng_state import gather_rng_states, set_rng_state
 
 #: Key under a checkpoint's ``meta`` holding every rank's generator states.
 RNG_STATES_KEY = 'rng_states'
+
+
+class _DeferringBackend:
+    """A file backend whose ``remove`` only records the path."""
+
+    def __init__(self, backend):
+        self._backend = backend
+        self.removals: List[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def remove(self, path: str) -> None:
+        self.removals.append(path)
 
 
 @HOOKS.register_module()
@@ -43,10 +58,13 @@ class AtomicCheckpointHook(CheckpointHook):
     workers: worker generators are re-seeded per epoch by MMEngine, those of
     persistent workers are not saved).
 
+    Best checkpoints (``save_best``) are written the same way: the new
+    ``best_*.pth`` goes through ``.partial`` and a rename, and the previous
+    best is deleted only after that (``CheckpointHook`` deletes it first, so a
+    kill in between leaves no best checkpoint at all).
+
     Remote backends (``backend_args`` for S3, Petrel, ...) write objects
     whole; for them this hook behaves exactly like ``CheckpointHook``.
-    Best checkpoints (``save_best``) are written as ``CheckpointHook`` does;
-    resume never reads them.
     """
 
     def __init__(self, *args, **kwargs):
@@ -83,6 +101,56 @@ class AtomicCheckpointHook(CheckpointHook):
                 self.file_backend.remove(path)
             elif self.file_backend.isdir(path):  # DeepSpeed checkpoints
                 self.file_backend.rmtree(path)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        if not isinstance(self.file_backend, LocalBackend):
+            return super()._save_best_checkpoint(runner, metrics)
+        with self._publishing_saves(runner), self._deferred_removals():
+            super()._save_best_checkpoint(runner, metrics)
+
+    @contextmanager
+    def _publishing_saves(self, runner) -> Iterator[None]:
+        """Route ``runner.save_checkpoint`` through ``.partial`` + rename.
+
+        Saves already aimed at a ``.partial`` file (those of
+        :meth:`_save_checkpoint_with_step`) pass through unchanged.
+        """
+        save = runner.save_checkpoint
+
+        def save_then_publish(out_dir, filename, *args, **kwargs):
+            if filename.endswith(PARTIAL_SUFFIX):
+                return save(out_dir, filename, *args, **kwargs)
+            save(out_dir, filename + PARTIAL_SUFFIX, *args, **kwargs)
+            if is_main_process():
+                path = self.file_backend.join_path(out_dir, filename)
+                publish(path + PARTIAL_SUFFIX, path)
+
+        shadowed = vars(runner).get('save_checkpoint')
+        runner.save_checkpoint = save_then_publish
+        try:
+            yield
+        finally:
+            if shadowed is None:
+                del runner.save_checkpoint  # the class's method again
+            else:
+                runner.save_checkpoint = shadowed
+
+    @contextmanager
+    def _deferred_removals(self) -> Iterator[None]:
+        """Hold back file deletions until the block has written its files.
+
+        A kill inside the block leaves the old files in place; nothing is
+        deleted if the block raises.
+        """
+        backend = self.file_backend
+        self.file_backend = deferring = _DeferringBackend(backend)
+        try:
+            yield
+        finally:
+            self.file_backend = backend
+        for path in deferring.removals:
+            if backend.isfile(path):
+                backend.remove(path)
 
     def _rotate(self, runner, step: int) -> List[str]:
         """Book ``step`` in ``keep_ckpt_ids``; return the paths it evicts.

@@ -156,3 +156,48 @@ def test_other_process_count_keeps_seeded_generators(tmp_path, caplog):
     hook.before_train(runner)
     assert draws() == expected
     assert any('2 processes but this run has 1' in w for w in warnings)
+
+
+def end_val(runner, hook, ap):
+    """What the val loop does: CheckpointHook.after_val_epoch with metrics."""
+    hook.after_val_epoch(runner, {'coco/AP': ap})
+
+
+@pytest.mark.parametrize('hook_type', [CheckpointHook, AtomicCheckpointHook])
+def test_crash_while_writing_a_new_best(tmp_path, hook_type):
+    """MMEngine deletes the old best before writing the new one; we keep
+    the old best until the new one is complete."""
+    runner, hook = make(
+        hook_type, tmp_path, save_best='coco/AP', rule='greater')
+    runner.end_epoch(hook)
+    end_val(runner, hook, 0.5)
+    assert osp.isfile(tmp_path / 'best_coco_AP_epoch_1.pth')
+    runner.end_epoch(hook)
+    runner.crash_on = 'best_coco_AP_epoch_2'
+    with pytest.raises(SimulatedCrash):
+        end_val(runner, hook, 0.6)
+    best = sorted(p for p in os.listdir(tmp_path) if p.startswith('best_'))
+    if hook_type is CheckpointHook:
+        assert best == ['best_coco_AP_epoch_2.pth']  # old best gone
+        with pytest.raises(CorruptCheckpointError):
+            load_local_checkpoint(str(tmp_path / best[0]))
+        return
+    assert best == ['best_coco_AP_epoch_1.pth', 'best_coco_AP_epoch_2.pth'
+                    '.partial']
+    assert load_local_checkpoint(
+        str(tmp_path / best[0]))['meta']['epoch'] == 1
+    assert runner.save_checkpoint.__func__ is StandInRunner.save_checkpoint
+
+
+def test_new_best_replaces_old_best_after_it_is_written(tmp_path):
+    runner, hook = make(
+        AtomicCheckpointHook, tmp_path, save_best='coco/AP', rule='greater')
+    for ap in (0.5, 0.4, 0.6):
+        runner.end_epoch(hook)
+        end_val(runner, hook, ap)
+    best = sorted(p for p in os.listdir(tmp_path) if p.startswith('best_'))
+    assert best == ['best_coco_AP_epoch_3.pth']
+    assert load_local_checkpoint(
+        str(tmp_path / best[0]))['meta']['epoch'] == 3
+    assert runner.message_hub.get_info('best_score') == 0.6
+    assert not [p for p in os.listdir(tmp_path) if p.endswith('.partial')]
