@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test flops clean
+.PHONY: setup demo test flops zoo clean
 
 setup:
 	bash tools/setup/setup_env.sh
@@ -19,6 +19,10 @@ test: setup
 ## flops: params/FLOPs of EL-HRNet-W32 beside the paper's
 flops: setup
 	$(PY) tools/analysis_tools/get_flops.py configs/el_hrnet/td-hm_el-hrnet-w32_1xb16-300e_coco-256x192.py
+
+## zoo: set up, then measure every shipped config and rewrite docs/model_zoo.md's table and the metafiles' FLOPs/Parameters
+zoo: setup
+	$(PY) tools/analysis_tools/model_zoo.py
 
 clean:
 	rm -rf work_dirs

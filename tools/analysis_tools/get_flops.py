@@ -8,7 +8,8 @@ Builds ``cfg.model`` on the CPU (no weights; ``forward`` routed to
 ``elhrnet_mm.utils.complexity``: parameters, mmengine FLOPs (what MMPose's
 own ``get_flops.py`` prints), torchstat FLOPs (Lite-HRNet/Dite-HRNet papers,
 binary "M"), plain conv MACs, the conv-MACs ratio to MMPose's HRNet-W32 at
-the same input, and that ratio times the HRNet paper's HRNet-W32 GFLOPs
+the same input (null where HRNet-W32 cannot run at it: H, W not divisible
+by 32), and that ratio times the HRNet paper's HRNet-W32 GFLOPs
 ("paper scale", the convention EL-HRNet's numbers follow). The published
 rows whose ``ours`` is this config's name are shown beside, with the
 deviation in percent. ``--input-shape`` is H W like MMPose's tool (one
@@ -31,6 +32,7 @@ from elhrnet_mm.utils.complexity import (HRNET_W32_CONFIG, build_estimator,
                                          conv_macs, count_params,
                                          hrnet_w32_flops, hrnet_w32_published,
                                          mmengine_flops, torchstat_flops)
+from elhrnet_mm.utils.input_size import input_hw_of
 
 #: Convention of the HRNet-W32 ratio: conv + linear MACs, which is what
 #: HRNet's authors counted.
@@ -39,8 +41,9 @@ RATIO_CONVENTION = 'conv_macs'
 DEFAULT_KEYPOINTS = 17
 
 
-def parse_args(argv: Optional[Sequence[str]] = None
-               ) -> Tuple[argparse.Namespace, argparse.ArgumentParser]:
+def parse_args(
+    argv: Optional[Sequence[str]] = None
+) -> Tuple[argparse.Namespace, argparse.ArgumentParser]:
     """Parse and check the command line."""
     parser = argparse.ArgumentParser(
         description='Params and FLOPs of a pose model config under several '
@@ -57,12 +60,11 @@ def parse_args(argv: Optional[Sequence[str]] = None
         '--json',
         action='store_true',
         help='print one JSON object on stdout (logs go to stderr)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value pairs, e.g. '
-        'model.head.out_channels=16')
+    parser.add_argument('--cfg-options',
+                        nargs='+',
+                        action=DictAction,
+                        help='override config settings, key=value pairs, e.g. '
+                        'model.head.out_channels=16')
     args = parser.parse_args(argv)
     if not os.path.isfile(args.config):
         parser.error(f'config file not found: {args.config}')
@@ -73,22 +75,8 @@ def parse_args(argv: Optional[Sequence[str]] = None
     return args, parser
 
 
-def input_hw_of(cfg: Config,
-                input_shape: Optional[List[int]]) -> Optional[Tuple[int, int]]:
-    """(H, W) from ``--input-shape`` or the codec's (W, H) ``input_size``."""
-    if input_shape:
-        return input_shape[0], input_shape[-1]
-    codec = cfg.get('codec')
-    if not isinstance(codec, dict):
-        codec = cfg.model.get('head', {}).get('decoder')
-    if isinstance(codec, dict) and codec.get('input_size'):
-        width, height = codec['input_size']
-        return int(height), int(width)
-    return None
-
-
-def _measured_in_row_unit(report: Dict[str, Any],
-                          row: Dict[str, Any]) -> Optional[float]:
+def measured_in_row_unit(report: Dict[str, Any],
+                         row: Dict[str, Any]) -> Optional[float]:
     """Our FLOPs in the convention and printed unit of a published row."""
     flops = report['flops']
     giga = row.get('flops_unit', 'G') == 'G'
@@ -97,6 +85,8 @@ def _measured_in_row_unit(report: Dict[str, Any],
         return flops['hrnet_paper_scale'] / (1e9 if giga else 1e6)
     if convention == 'torchstat-binary':
         return flops['torchstat'] / (2**30 if giga else 2**20)
+    if convention == 'torchstat-decimal':
+        return flops['torchstat'] / (1e9 if giga else 1e6)
     if convention == 'mmengine':
         return flops['mmengine'] / (1e9 if giga else 1e6)
     return None
@@ -117,7 +107,11 @@ def measure(config: str, cfg: Config, input_hw: Tuple[int, int],
     shape = (1, 3, height, width)
     stat = torchstat_flops(model, shape)
     macs = conv_macs(model, shape)
-    ratio = macs / hrnet_w32_flops(RATIO_CONVENTION, input_hw, num_keypoints)
+    try:
+        reference = hrnet_w32_flops(RATIO_CONVENTION, input_hw, num_keypoints)
+    except RuntimeError:  # HRNet-W32's 4 branches need H, W divisible by 32
+        reference = None
+    ratio = None if reference is None else macs / reference
     published_hrnet = hrnet_w32_published(input_hw)
     report: Dict[str, Any] = {
         'config': config,
@@ -125,12 +119,16 @@ def measure(config: str, cfg: Config, input_hw: Tuple[int, int],
         'num_keypoints': num_keypoints,
         'params': count_params(model),
         'flops': {
-            'mmengine': mmengine_flops(model, shape),
-            'torchstat': stat.flops,
-            'conv_macs': macs,
-            'hrnet_ratio': ratio,
-            'hrnet_paper_scale': (ratio * published_hrnet['flops'] * 1e9
-                                  if published_hrnet else None),
+            'mmengine':
+            mmengine_flops(model, shape),
+            'torchstat':
+            stat.flops,
+            'conv_macs':
+            macs,
+            'hrnet_ratio':
+            ratio,
+            'hrnet_paper_scale': (ratio * published_hrnet['flops'] *
+                                  1e9 if published_hrnet and ratio else None),
         },
         'torchstat': {
             'params': stat.params,
@@ -141,23 +139,22 @@ def measure(config: str, cfg: Config, input_hw: Tuple[int, int],
             'config': f'mmpose::{HRNET_W32_CONFIG}',
             'num_keypoints': num_keypoints,
             'convention': RATIO_CONVENTION,
-            'flops': hrnet_w32_flops(RATIO_CONVENTION, input_hw,
-                                     num_keypoints),
+            'flops': reference,
             'published': published_hrnet,
         },
     }
     rows = find_rows(config_name=config, input_size=input_hw)
     for row in rows:
         row['deviation_pct'] = {
-            'params': _deviation_pct(report['params'] / 1e6, row['params']),
-            'flops': _deviation_pct(
-                _measured_in_row_unit(report, row), row['flops']),
+            'params':
+            _deviation_pct(report['params'] / 1e6, row['params']),
+            'flops':
+            _deviation_pct(measured_in_row_unit(report, row), row['flops']),
         }
     report['paper'] = rows
-    report['paper_other_sizes'] = sorted({
-        tuple(r['input_size'])
-        for r in find_rows(config_name=config)
-    } - {tuple(input_hw)})
+    report['paper_other_sizes'] = sorted(
+        {tuple(r['input_size'])
+         for r in find_rows(config_name=config)} - {tuple(input_hw)})
     return report
 
 
@@ -166,8 +163,16 @@ def _pct(value: Optional[float]) -> str:
     return '' if value is None else f' ({value:+.1f}%)'
 
 
-def _paper_columns(report: Dict[str, Any]) -> List[Dict[str, str]]:
-    """One column per distinct published (params, FLOPs) of this config."""
+def paper_columns(report: Dict[str, Any]) -> List[Dict[str, str]]:
+    """One column per distinct published (params, FLOPs) of this config.
+
+    Each column maps ``'head'`` (paper, tables, datasets) and, where the
+    paper prints them, ``'params'`` and ``'flops'`` (printed text, FLOPs
+    convention, our deviation) to text; the FLOPs text is also under the
+    key of the table line it compares with (``'paper_scale'``,
+    ``'torchstat'`` or ``'mmengine'``), and ``'flops_ours'`` is our count
+    in the row's convention and unit, where we have one.
+    """
     groups: Dict[tuple, List[Dict[str, Any]]] = {}
     for row in report['paper']:
         key = (row['paper'], row['params'], row['flops'],
@@ -176,6 +181,7 @@ def _paper_columns(report: Dict[str, Any]) -> List[Dict[str, str]]:
     line_of = {
         'hrnet-paper': 'paper_scale',
         'torchstat-binary': 'torchstat',
+        'torchstat-decimal': 'torchstat',
         'mmengine': 'mmengine'
     }
     columns = []
@@ -188,10 +194,13 @@ def _paper_columns(report: Dict[str, Any]) -> List[Dict[str, str]]:
             column['params'] = (first.get('params_text', f'{params} M') +
                                 _pct(first['deviation_pct']['params']))
         if flops is not None:
-            line = line_of.get(convention, 'paper_scale')
-            column[line] = (first.get('flops_text', f'{flops} {unit}') +
-                            f' [{convention}]' +
-                            _pct(first['deviation_pct']['flops']))
+            column['flops'] = (first.get('flops_text', f'{flops} {unit}') +
+                               f' [{convention}]' +
+                               _pct(first['deviation_pct']['flops']))
+            column[line_of.get(convention, 'paper_scale')] = column['flops']
+            ours = measured_in_row_unit(report, first)
+            if ours is not None:
+                column['flops_ours'] = f'{ours:.3f} {unit}'
         columns.append(column)
     return columns
 
@@ -209,14 +218,15 @@ def format_report(report: Dict[str, Any]) -> str:
          f'{flops["mmengine"] / 1e9:.3f} G'),
         ('torchstat', 'FLOPs, torchstat (M = 2^20)',
          f'{flops["torchstat"] / 2**20:.1f} M'),
-        ('conv_macs', 'conv + linear MACs', f'{flops["conv_macs"] / 1e9:.3f} G'),
-        ('ratio', 'ratio to HRNet-W32 (conv MACs)',
-         f'{flops["hrnet_ratio"]:.4f}'),
+        ('conv_macs', 'conv + linear MACs',
+         f'{flops["conv_macs"] / 1e9:.3f} G'),
+        ('ratio', 'ratio to HRNet-W32 (conv MACs)', 'n/a'
+         if flops['hrnet_ratio'] is None else f'{flops["hrnet_ratio"]:.4f}'),
         ('paper_scale', f'FLOPs, HRNet paper scale ({scale})',
          'n/a' if flops['hrnet_paper_scale'] is None else
          f'{flops["hrnet_paper_scale"] / 1e9:.3f} G'),
     ]
-    columns = _paper_columns(report)
+    columns = paper_columns(report)
     table = [['', 'measured'] + [c['head'] for c in columns]]
     table += [[label, value] + [c.get(key, '') for c in columns]
               for key, label, value in lines]
@@ -245,6 +255,11 @@ def format_report(report: Dict[str, Any]) -> str:
         out += [f'  {entry}' for entry in unknown]
     else:
         out.append('torchstat: every module that ran has a counting rule')
+    if ref['flops'] is None:
+        out.append(f'HRNet-W32 reference: {ref["config"]} does not run at '
+                   f'{height}x{width} (H and W must be divisible by 32): no '
+                   'ratio')
+        return '\n'.join(out)
     out.append(
         f'HRNet-W32 reference: {ref["config"]} with {ref["num_keypoints"]} '
         f'keypoints at {height}x{width}: {ref["flops"] / 1e9:.3f} G conv '
@@ -256,27 +271,50 @@ def format_report(report: Dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------- main ----
-def run(args: argparse.Namespace,
-        parser: argparse.ArgumentParser) -> Dict[str, Any]:
-    """Load the config and measure it; argument problems exit via parser."""
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    input_hw = input_hw_of(cfg, args.input_shape)
+def measure_config(
+        config: str,
+        input_shape: Optional[List[int]] = None,
+        cfg_options: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Load ``config`` and :func:`measure` it (the report of ``--json``).
+
+    Args:
+        config: path of a model config.
+        input_shape: ``[H, W]`` or ``[S]``; default the codec's input size.
+        cfg_options: settings merged into the config first.
+
+    Raises:
+        ValueError: no input size known, or the forward pass failed at it.
+    """
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    input_hw = input_hw_of(cfg, input_shape)
     if input_hw is None:
-        parser.error('the config has no codec input_size; pass '
-                     '--input-shape H W')
+        raise ValueError('the config has no codec input_size; pass '
+                         '--input-shape H W')
     num_keypoints = cfg.model.get('head', {}).get('out_channels')
     if num_keypoints is None:
         num_keypoints = DEFAULT_KEYPOINTS
-        print(f'get_flops: head has no out_channels; the HRNet-W32 '
-              f'reference uses {num_keypoints} keypoints', file=sys.stderr)
+        print(
+            f'get_flops: head has no out_channels; the HRNet-W32 '
+            f'reference uses {num_keypoints} keypoints',
+            file=sys.stderr)
     try:
-        return measure(args.config, cfg, input_hw, int(num_keypoints))
+        return measure(config, cfg, input_hw, int(num_keypoints))
     except RuntimeError as error:
-        parser.error(f'forward pass failed at --input-shape {input_hw[0]} '
-                     f'{input_hw[1]} (multi-resolution networks need H and W '
-                     f'divisible by 32): {error}')
+        raise ValueError(
+            f'forward pass failed at --input-shape {input_hw[0]} '
+            f'{input_hw[1]} (multi-resolution networks need H and W '
+            f'divisible by 32): {error}') from error
+
+
+def run(args: argparse.Namespace,
+        parser: argparse.ArgumentParser) -> Dict[str, Any]:
+    """Measure the config of ``args``; problems exit via ``parser``."""
+    try:
+        return measure_config(args.config, args.input_shape, args.cfg_options)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

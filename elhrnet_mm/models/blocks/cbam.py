@@ -5,10 +5,11 @@ EL-HRNet (Li et al., Sensors 2024, 24, 396, Sec. 2.3.1, Eq. 5-7) inside the
 LA-Basicblock and by CBAM-LiteHRNet.
 """
 import copy
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
@@ -93,10 +94,19 @@ class CBAM(BaseModule):
             act_cfg=None)
 
     def channel_attention(self, x: torch.Tensor) -> torch.Tensor:
-        """``F_c`` of Eq. 5, shape (N, C, 1, 1)."""
-        avg = self.channel_mlp(x.mean(dim=(2, 3), keepdim=True))
-        mx = self.channel_mlp(x.amax(dim=(2, 3), keepdim=True))
-        return torch.sigmoid(avg + mx)
+        """``F_c`` of Eq. 5, shape (N, C, 1, 1).
+
+        The shared MLP runs once, on the average- and max-pooled
+        descriptors stacked along the batch (2N, C, 1, 1): the same values
+        as two calls, in half the layer calls.
+        """
+        n = x.shape[0]
+        descriptors = torch.cat([
+            x.mean(dim=(2, 3), keepdim=True),
+            x.amax(dim=(2, 3), keepdim=True)
+        ])
+        both = self.channel_mlp(descriptors)
+        return torch.sigmoid(both[:n] + both[n:])
 
     def spatial_attention(self, x: torch.Tensor) -> torch.Tensor:
         """``F_s`` of Eq. 6, shape (N, 1, H, W)."""
@@ -108,3 +118,97 @@ class CBAM(BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x * self.channel_attention(x)
         return x * self.spatial_attention(x)
+
+
+class StackedCBAM(nn.Module):
+    """B eval-mode :class:`CBAM` s on maps of one size, run on their
+    channel concatenation in a fixed number of calls (not B times as many).
+
+    * Channel gate: the B MLPs become one 1x1 conv pair with block-diagonal
+      weights (``sum C_b -> sum h_b -> sum C_b``; the zero blocks add exact
+      zeros), applied once to the stacked [avg; max] descriptors.
+    * Spatial gate: the per-branch [max; mean] maps (N, 2B, H, W) go
+      through one conv with B groups (the B spatial kernels, their BN
+      already folded in), one sigmoid, and each map scales its branch.
+
+    Built by :meth:`CBAMCrossResolutionWeighting.switch_to_deploy
+    <elhrnet_mm.models.blocks.CBAMCrossResolutionWeighting.switch_to_deploy>`
+    from CBAMs whose spatial norm was folded (:meth:`can_stack`).
+
+    Shapes:
+        input (N, sum C_b, H, W) -> output (N, sum C_b, H, W).
+    """
+
+    def __init__(self, cbams: Sequence[CBAM]):
+        super().__init__()
+        if not self.can_stack(cbams):
+            raise ValueError('StackedCBAM needs CBAMs with the same '
+                             'activation and spatial kernel and no norm left '
+                             'in their spatial conv (fold it first)')
+        first = [c.channel_mlp[0].conv for c in cbams]
+        second = [c.channel_mlp[1].conv for c in cbams]
+        self.channels = [conv.in_channels for conv in first]
+        self.mlp_in = self._block_diagonal(first)
+        self.act = copy.deepcopy(cbams[0].channel_mlp[0].activate)
+        self.mlp_out = self._block_diagonal(second)
+        spatial = [c.spatial_conv.conv for c in cbams]
+        k = spatial[0].kernel_size
+        self.spatial = nn.Conv2d(
+            2 * len(cbams), len(cbams), k, padding=spatial[0].padding,
+            groups=len(cbams), bias=True)
+        with torch.no_grad():
+            self.spatial.weight.copy_(torch.cat([s.weight for s in spatial]))
+            self.spatial.bias.copy_(
+                torch.cat([
+                    s.bias if s.bias is not None else s.weight.new_zeros(1)
+                    for s in spatial
+                ]))
+        # branch of every output channel: which spatial map scales it
+        self.register_buffer(
+            'branch_of_channel',
+            torch.repeat_interleave(
+                torch.arange(len(cbams)), torch.tensor(self.channels)),
+            persistent=False)
+
+    @staticmethod
+    def can_stack(cbams: Sequence[CBAM]) -> bool:
+        """Same activation type and spatial kernel, spatial norm folded."""
+        convs = [c.spatial_conv for c in cbams]
+        return (len(cbams) > 0
+                and all(not c.with_norm and not c.with_activation
+                        for c in convs)
+                and len({c.conv.kernel_size for c in convs}) == 1
+                and len({type(c.channel_mlp[0].activate)
+                         for c in cbams}) == 1)
+
+    @staticmethod
+    @torch.no_grad()
+    def _block_diagonal(convs: Sequence[nn.Conv2d]) -> nn.Conv2d:
+        cin = sum(c.in_channels for c in convs)
+        cout = sum(c.out_channels for c in convs)
+        stacked = nn.Conv2d(cin, cout, 1, bias=True)
+        stacked.weight.zero_()
+        i = o = 0
+        for conv in convs:
+            stacked.weight[o:o + conv.out_channels,
+                           i:i + conv.in_channels] = conv.weight
+            stacked.bias[o:o + conv.out_channels] = (
+                conv.bias if conv.bias is not None else 0)
+            i += conv.in_channels
+            o += conv.out_channels
+        return stacked
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        descriptors = torch.cat([
+            x.mean(dim=(2, 3), keepdim=True),
+            x.amax(dim=(2, 3), keepdim=True)
+        ])
+        both = self.mlp_out(self.act(self.mlp_in(descriptors)))
+        x = x * torch.sigmoid(both[:n] + both[n:])
+        maps = []
+        for part in torch.split(x, self.channels, dim=1):
+            maps += [part.amax(dim=1, keepdim=True),
+                     part.mean(dim=1, keepdim=True)]
+        gates = torch.sigmoid(self.spatial(torch.cat(maps, dim=1)))
+        return x * gates.index_select(1, self.branch_of_channel)

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from mmpose.models.backbones.litehrnet import CrossResolutionWeighting
 from mmpose.registry import MODELS
 
-from .cbam import CBAM
+from .cbam import CBAM, StackedCBAM
+from .nearest_upsample import scale_by_upsampled
 
 #: Where the CBAMs look, see :class:`CBAMCrossResolutionWeighting`.
 CBAM_POSITIONS = ('pooled', 'full', 'main')
@@ -113,6 +114,16 @@ class CBAMCrossResolutionWeighting(CrossResolutionWeighting):
                 spatial_kernel_size=cbam_spatial_kernel_size,
                 norm_cfg=norm_cfg,
                 conv_cfg=conv_cfg) for c in channels)
+        # set by switch_to_deploy ('pooled' only): all CBAMs in one pass
+        self.stacked_cbams = None
+
+    def switch_to_deploy(self) -> None:
+        """With ``'pooled'`` CBAMs (all on maps of the smallest branch's
+        size) whose spatial BN is folded, run them as one
+        :class:`~.StackedCBAM` on the concatenated pooled maps."""
+        if self.cbam_position == 'pooled' and StackedCBAM.can_stack(
+                self.cbams):
+            self.stacked_cbams = StackedCBAM(self.cbams)
 
     def _refine(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
         return [cbam(s) for s, cbam in zip(x, self.cbams)]
@@ -124,11 +135,10 @@ class CBAMCrossResolutionWeighting(CrossResolutionWeighting):
         mini_size = seen[-1].shape[-2:]
         pooled = [F.adaptive_avg_pool2d(s, mini_size)
                   for s in seen[:-1]] + [seen[-1]]
-        if self.cbam_position == 'pooled':
+        if self.stacked_cbams is not None:
+            pooled = [self.stacked_cbams(torch.cat(pooled, dim=1))]
+        elif self.cbam_position == 'pooled':
             pooled = self._refine(pooled)
         weights = self.conv2(self.conv1(torch.cat(pooled, dim=1)))
         weights = torch.split(weights, self.channels, dim=1)
-        return [
-            s * F.interpolate(a, size=s.shape[-2:], mode='nearest')
-            for s, a in zip(x, weights)
-        ]
+        return [scale_by_upsampled(s, a) for s, a in zip(x, weights)]

@@ -10,12 +10,12 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
 from .global_context_modeling import channel_mlp, context_pool
+from .nearest_upsample import scale_by_upsampled
 
 #: Readings of DCM's attention pooling, see :class:`DenseContextModeling`.
 POOLINGS = ('official', 'window')
@@ -44,25 +44,6 @@ def official_context_pool(x: torch.Tensor, logits: torch.Tensor,
     weights = logits.view(n, h * w).softmax(dim=1).view(n, cells, -1, 1)
     pooled = torch.matmul(runs, weights)
     return pooled.permute(0, 2, 1, 3).reshape(n, c, *grid)
-
-
-def scale_by_upsampled(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """``x * F.interpolate(weights, size=x.shape[-2:], mode='nearest')``.
-
-    For integer scale factors (always the case between HRNet branches) the
-    upsampling is a broadcast over (f_h, f_w) blocks, without materialising
-    the upsampled weights.
-
-    Shapes:
-        x (N, C, H, W), weights (N, C, h, w) -> (N, C, H, W).
-    """
-    n, c, h, w = x.shape
-    gh, gw = weights.shape[-2:]
-    if h % gh or w % gw:
-        return x * F.interpolate(weights, size=(h, w), mode='nearest')
-    out = x.view(n, c, gh, h // gh, gw, w // gw) * weights.view(
-        n, c, gh, 1, gw, 1)
-    return out.view(n, c, h, w)
 
 
 @MODELS.register_module()

@@ -78,6 +78,9 @@ class KernelAggregation(nn.Module):
         self.bias = (
             nn.Parameter(torch.empty(num_kernels, out_channels))
             if bias else None)
+        # per-output-channel bias added after the mixing; set only by
+        # fold_affine (a BN folded in for inference), not a parameter
+        self.register_buffer('shift', None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -87,6 +90,19 @@ class KernelAggregation(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
+    @torch.no_grad()
+    def fold_affine(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
+        """Make the output ``scale * y + shift`` (per output channel, e.g.
+        a following eval-mode BN), in place: every kernel (and bias) of the
+        bank is scaled, since ``scale * sum_k a_k W_k = sum_k a_k (scale
+        W_k)``; the shift does not depend on the attention and becomes
+        :attr:`shift`."""
+        self.weight.mul_(scale.view(1, -1, *([1] * (self.weight.dim() - 2))))
+        if self.bias is not None:
+            self.bias.mul_(scale)
+        self.shift = shift.clone() if self.shift is None else (
+            self.shift * scale + shift)
+
     def forward(self, x: torch.Tensor,
                 attention: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
@@ -94,6 +110,9 @@ class KernelAggregation(nn.Module):
             n * self.out_channels, *self.weight.shape[2:])
         bias = (None if self.bias is None else torch.mm(
             attention, self.bias).flatten())
+        if self.shift is not None:
+            shift = self.shift if n == 1 else self.shift.repeat(n)
+            bias = shift if bias is None else bias + shift
         out = F.conv2d(
             x.reshape(1, -1, h, w),
             weight,
@@ -208,6 +227,17 @@ class DynamicKernelConv(BaseModule):
         """The kernel weights, shape (N, K)."""
         a = self.fc(self.act(self.norm(self.reduce(self.pool(x)))))
         return torch.sigmoid(a).flatten(1)
+
+    def fold_affine(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
+        """Fold a per-channel ``scale * y + shift`` after this conv into
+        its kernel bank (:meth:`KernelAggregation.fold_affine`)."""
+        self.aggregation.fold_affine(scale, shift)
+
+    def switch_to_deploy(self) -> None:
+        """Fold the attention's eval-mode BN into its ``reduce`` conv."""
+        from ...deploy.fuse import fold_bn_into
+        if fold_bn_into(self.reduce, self.norm):
+            self.norm = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.aggregation(x, self.attention(x))

@@ -31,8 +31,18 @@ class ChannelwiseConv1x1(nn.Conv2d):
     def __init__(self, channels: int):
         super().__init__(channels, channels, 1, groups=channels, bias=False)
 
+    @torch.no_grad()
+    def fold_affine(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
+        """Make the output ``scale * y + shift`` (a following eval BN)."""
+        self.weight.mul_(scale.view(-1, 1, 1, 1))
+        self.bias = nn.Parameter(shift.clone() if self.bias is None else
+                                 self.bias * scale + shift)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.weight.view(1, -1, 1, 1)
+        if self.bias is None:
+            return x * self.weight.view(1, -1, 1, 1)
+        return torch.addcmul(
+            self.bias.view(1, -1, 1, 1), x, self.weight.view(1, -1, 1, 1))
 
 
 class MixConv(nn.Module):
@@ -70,6 +80,25 @@ class MixConv(nn.Module):
             groups=in_channels if self.depthwise else groups,
             bias=False)
         self.norm = build_norm_layer(copy.deepcopy(norm_cfg), channels)[1]
+
+    @torch.no_grad()
+    def switch_to_deploy(self) -> None:
+        """Fold the eval-mode BN into the conv. Depthwise: ``scale *
+        sum_s y_s + shift = sum_s (scale * y_s) + shift``, so every stage's
+        kernels are scaled and the shift is the first stage's bias."""
+        from ...deploy.fuse import bn_scale_shift, fold_affine, fold_bn_into
+        if not self.depthwise:
+            if fold_bn_into(self.conv, self.norm):
+                self.norm = nn.Identity()
+            return
+        if not isinstance(self.norm, nn.modules.batchnorm._BatchNorm) or \
+                self.norm.training or self.conv.bias is not None:
+            return
+        scale, shift = bn_scale_shift(self.norm)
+        zeros = torch.zeros_like(shift).repeat(self.num_stages - 1)
+        fold_affine(self.conv, scale.repeat(self.num_stages),
+                    torch.cat([shift, zeros]))
+        self.norm = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)

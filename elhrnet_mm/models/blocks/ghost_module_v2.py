@@ -16,6 +16,7 @@ from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
 from .dynamic_kernel_conv import DynamicConvModule
+from .nearest_upsample import nearest_upsample
 
 
 @MODELS.register_module()
@@ -141,13 +142,33 @@ class GhostModuleV2(BaseModule):
                     padding=(2, 0),
                     groups=out_channels,
                     **common))
+        # ``scale * O + shift`` of a following norm, set by fold_affine
+        self.register_buffer('out_scale', None)
+        self.register_buffer('out_shift', None)
+
+    @torch.no_grad()
+    def fold_affine(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
+        """Make the output ``scale * O + shift`` per channel (a following
+        eval-mode BN, as in :class:`~.EnhancedConvBN`). With DFC attention
+        the scale goes into the low-resolution gate (nearest upsampling
+        commutes with it) and the shift into the final multiply-add."""
+        scale, shift = scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
+        if self.out_scale is not None:
+            shift = self.out_shift * scale + shift
+            scale = self.out_scale * scale
+        self.out_scale, self.out_shift = scale.clone(), shift.clone()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         intrinsic = self.primary(x)
         out = torch.cat([intrinsic, self.cheap(intrinsic)],
                         dim=1)[:, :self.out_channels]
         if self.dfc is None:
-            return out
+            if self.out_scale is None:
+                return out
+            return torch.addcmul(self.out_shift, out, self.out_scale)
         gate = torch.sigmoid(
             self.dfc(F.avg_pool2d(x, kernel_size=2, stride=2)))
-        return out * F.interpolate(gate, size=out.shape[-2:], mode='nearest')
+        if self.out_scale is None:
+            return out * nearest_upsample(gate, out.shape[-2:])
+        gate = nearest_upsample(gate * self.out_scale, out.shape[-2:])
+        return torch.addcmul(self.out_shift, out, gate)

@@ -102,7 +102,27 @@ class GlobalContextModeling(BaseModule):
         self.channel_attention = channel_mlp(channels, channels // reduction,
                                              conv_cfg, norm_cfg, act_cfg)
         self.norm = build_norm_layer(copy.deepcopy(norm_cfg), channels)[1]
+        # the output norm as ``scale * y + shift``, set by switch_to_deploy
+        self.register_buffer('gate_scale', None)
+        self.register_buffer('out_shift', None)
+
+    @torch.no_grad()
+    def switch_to_deploy(self) -> None:
+        """Fold the eval-mode output BN into the gate: ``BN(x * g) =
+        x * (g * scale) + shift``, one fused multiply-add over the map
+        instead of a multiply and a BN."""
+        from ...deploy.fuse import bn_scale_shift
+        if not isinstance(self.norm, nn.modules.batchnorm._BatchNorm) or \
+                self.norm.training:
+            return
+        scale, shift = bn_scale_shift(self.norm)
+        self.gate_scale = scale.view(1, -1, 1, 1)
+        self.out_shift = shift.view(1, -1, 1, 1)
+        self.norm = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         context = context_pool(x, self.conv_mask(x))
-        return self.norm(x * torch.sigmoid(self.channel_attention(context)))
+        gate = torch.sigmoid(self.channel_attention(context))
+        if self.gate_scale is None:
+            return self.norm(x * gate)
+        return torch.addcmul(self.out_shift, x, gate * self.gate_scale)

@@ -97,6 +97,15 @@ class LBasicBlock(BaseModule):
         """Attention applied to ``Y1`` before the residual sum (none here)."""
         return y1
 
+    def switch_to_deploy(self) -> None:
+        """Fold each eval-mode BN into the NConv3x3 before it
+        (:meth:`NConv3x3.fold_affine`)."""
+        from ...deploy.fuse import fold_bn_into
+        for name in ('nconv1', 'nconv2'):
+            norm = name + '_norm'
+            if fold_bn_into(getattr(self, name), getattr(self, norm)):
+                setattr(self, norm, nn.Identity())
+
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.act(self.nconv1_norm(self.nconv1(x)))

@@ -60,3 +60,17 @@ def test_norm_and_act_cfg_are_honoured():
 def test_bad_arguments(kwargs, field):
     with pytest.raises(ValueError, match=field):
         CBAM(**kwargs)
+
+
+def test_stacked_channel_mlp_equals_two_calls():
+    cbam = CBAM(32, reduction_ratio=4).eval()
+    x = torch.randn(3, 32, 6, 5)
+    with torch.no_grad():
+        avg = cbam.channel_mlp(x.mean(dim=(2, 3), keepdim=True))
+        mx = cbam.channel_mlp(x.amax(dim=(2, 3), keepdim=True))
+        torch.testing.assert_close(
+            cbam.channel_attention(x), torch.sigmoid(avg + mx))
+
+
+def test_deploy_is_exact(assert_deploy_exact):
+    assert_deploy_exact(CBAM(16, reduction_ratio=4), torch.randn(2, 16, 8, 6))

@@ -5,6 +5,9 @@ import torch.nn.functional as F
 from mmpose.models.backbones.litehrnet import CrossResolutionWeighting
 
 from elhrnet_mm.models.blocks import CBAM, CBAMCrossResolutionWeighting
+from elhrnet_mm.models.blocks.cbam import StackedCBAM
+from elhrnet_mm.models.blocks.cbam_cross_resolution_weighting import \
+    CBAM_POSITIONS
 
 CHANNELS = [20, 40, 80]
 BN = dict(type='BN')
@@ -149,3 +152,17 @@ def test_clamped_hidden_width_and_cbam_config():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         CBAMCrossResolutionWeighting(CHANNELS, **kwargs)
+
+
+@pytest.mark.parametrize('position', CBAM_POSITIONS)
+def test_deploy_is_exact(assert_deploy_exact, position):
+    crw = CBAMCrossResolutionWeighting([8, 16, 32],
+                                       ratio=4,
+                                       cbam_position=position,
+                                       cbam_reduction_ratio=4,
+                                       norm_cfg=dict(type='BN'))
+    x = [torch.randn(2, 8, 16, 12), torch.randn(2, 16, 8, 6),
+         torch.randn(2, 32, 4, 3)]
+    fused = assert_deploy_exact(crw, x)
+    assert isinstance(fused.stacked_cbams,
+                      StackedCBAM) == (position == 'pooled')

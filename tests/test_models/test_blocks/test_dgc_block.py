@@ -71,3 +71,8 @@ def test_enhanced_positions():
 def test_bad_arguments(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         DGCBlock(**kwargs)
+
+
+def test_deploy_is_exact(assert_deploy_exact):
+    from elhrnet_mm.models.blocks import EDGCBlock
+    assert_deploy_exact(EDGCBlock(32), torch.randn(2, 32, 8, 6))

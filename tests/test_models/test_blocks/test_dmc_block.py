@@ -94,3 +94,8 @@ def test_checkpointing_gives_same_gradients():
 def test_bad_arguments(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         DMCBlock(**kwargs)
+
+
+def test_deploy_is_exact(assert_deploy_exact):
+    x = [torch.randn(2, 8, 8, 6), torch.randn(2, 16, 4, 3)]
+    assert_deploy_exact(DMCBlock([8, 16]), x)

@@ -131,3 +131,20 @@ def test_bad_arguments(kwargs, msg):
     args.update(kwargs)
     with pytest.raises(ValueError, match=msg):
         DynamicKernelConv(**args)
+
+
+def test_fold_affine_scales_the_bank_exactly():
+    conv = DynamicKernelConv(8, 6, 3, groups=2, bias=True).eval()
+    x = torch.randn(3, 8, 7, 5)
+    scale, shift = torch.rand(6) + 0.5, torch.randn(6)
+    with torch.no_grad():
+        expected = conv(x) * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)
+        conv.fold_affine(scale, shift)
+        torch.testing.assert_close(conv(x), expected)
+
+
+@pytest.mark.parametrize('kernels', [1, 4])
+def test_deploy_is_exact(assert_deploy_exact, kernels):
+    module = DynamicConvModule(
+        8, 8, 3, groups=8, num_kernels=kernels, act_cfg=dict(type='ReLU'))
+    assert_deploy_exact(module, torch.randn(3, 8, 7, 5))

@@ -84,3 +84,10 @@ def test_layer_type_default_and_override():
 def test_bad_arguments(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         EDMCBlock((40, 80), **kwargs)
+
+
+@pytest.mark.parametrize('mix_groups', [None, 1])
+def test_deploy_is_exact(assert_deploy_exact, mix_groups):
+    block = EDMCBlock([8, 16], mix_groups=mix_groups)
+    x = [torch.randn(2, 8, 8, 6), torch.randn(2, 16, 4, 3)]
+    assert_deploy_exact(block, x)

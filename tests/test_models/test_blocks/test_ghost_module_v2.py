@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from elhrnet_mm.models.blocks import GhostModuleV2
+from elhrnet_mm.models.blocks import EnhancedConvBN, GhostModuleV2
 
 
 def n_params(m):
@@ -62,3 +62,21 @@ def test_groups_and_dynamic_primary():
 def test_bad_arguments(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         GhostModuleV2(16, 16, **kwargs)
+
+
+@pytest.mark.parametrize('attention', [True, False])
+def test_fold_affine_is_exact(attention):
+    ghost = GhostModuleV2(8, 12, attention=attention).eval()
+    x = torch.randn(2, 8, 7, 6)  # odd height: the gate's fallback upsampling
+    scale, shift = torch.rand(12) + 0.5, torch.randn(12)
+    with torch.no_grad():
+        expected = ghost(x) * scale.view(1, -1, 1, 1) + shift.view(
+            1, -1, 1, 1)
+        ghost.fold_affine(scale, shift)
+        torch.testing.assert_close(ghost(x), expected)
+
+
+def test_enhanced_conv_bn_deploy_is_exact(assert_deploy_exact):
+    assert_deploy_exact(
+        EnhancedConvBN(8, 8, 3, groups=8, act_cfg=dict(type='ReLU')),
+        torch.randn(2, 8, 8, 6))

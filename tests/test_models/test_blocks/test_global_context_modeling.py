@@ -55,3 +55,9 @@ def test_forward_is_bn_of_channel_weighted_input():
 def test_bad_reduction():
     with pytest.raises(ValueError, match='reduction'):
         GlobalContextModeling(8, 16)
+
+
+def test_deploy_is_exact(assert_deploy_exact):
+    fused = assert_deploy_exact(
+        GlobalContextModeling(16), torch.randn(2, 16, 8, 6))
+    assert fused.gate_scale is not None

@@ -87,3 +87,10 @@ def test_bad_arguments():
         LBasicBlock(16, 16, stride=2)
     with pytest.raises(ValueError, match='downsample'):
         LBasicBlock(16, 32)
+
+
+@pytest.mark.parametrize('attention', [False, True])
+def test_deploy_is_exact(assert_deploy_exact, attention):
+    block = (LABasicBlock if attention else LBasicBlock)(16, 16)
+    fused = assert_deploy_exact(block, torch.randn(2, 16, 8, 6))
+    assert isinstance(fused.nconv1_norm, torch.nn.Identity)

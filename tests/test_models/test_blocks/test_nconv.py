@@ -51,3 +51,14 @@ def test_inner_norm_act():
 def test_bad_arguments(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         NConv3x3(**kwargs)
+
+
+def test_fold_affine_is_exact():
+    nconv = NConv3x3(6, 8).eval()
+    x = torch.randn(2, 6, 5, 4)
+    scale, shift = torch.rand(8) + 0.5, torch.randn(8)
+    with torch.no_grad():
+        expected = nconv(x) * scale.view(1, -1, 1, 1) + shift.view(
+            1, -1, 1, 1)
+        nconv.fold_affine(scale, shift)
+        torch.testing.assert_close(nconv(x), expected)

@@ -1,0 +1,96 @@
+"""``tools/deployment/pytorch2onnx.py``: export, verification, errors."""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / 'tools' / 'deployment' / 'pytorch2onnx.py'
+MOBILE = str(ROOT / 'configs' / 'mobileposenet' /
+             'td-hm_mobileposenet_1xb32-210e_coco-256x192.py')
+EL_SMALL = str(ROOT / 'configs' / 'quickstart' /
+               'td-hm_el-hrnet-w32-small_1xb32-8e_synthcoco-128x96.py')
+
+pytest.importorskip('onnx')
+pytest.importorskip('onnxruntime')
+
+
+def run_tool(*args):
+    """Run the tool in a subprocess."""
+    return subprocess.run([sys.executable, str(TOOL), *args],
+                          capture_output=True,
+                          text=True,
+                          cwd=ROOT,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+
+
+def test_export_and_verify(tmp_path):
+    out = tmp_path / 'mobile.onnx'
+    result = run_tool(MOBILE, '--output', str(out), '--input-shape', '64',
+                      '64', '--verify', '--runs', '2')
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 1e6
+    assert 'input 1x3x64x64, fixed batch, fused: True' in result.stdout
+    assert result.stdout.count(': ok') == 2  # random and mannequin, batch 1
+    assert 'verify: passed' in result.stdout
+    assert 'ORT speedup' in result.stdout
+
+
+def test_dynamic_batch_verifies_another_batch(tmp_path):
+    out = tmp_path / 'el.onnx'
+    result = run_tool(EL_SMALL, '--output', str(out), '--dynamic-batch',
+                      '--batch', '2', '--verify', '--runs', '1', '--opset',
+                      '18')
+    assert result.returncode == 0, result.stderr
+    # default input: the codec's input_size (W, H) = (96, 128)
+    assert 'input 2x3x128x96, dynamic batch' in result.stdout
+    assert 'opset 18' in result.stdout
+    assert 'verify batch 3 mannequin' in result.stdout
+    assert 'verify: passed' in result.stdout
+
+
+@pytest.fixture(scope='module')
+def tool():
+    spec = importlib.util.spec_from_file_location('pytorch2onnx', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_usage_error(tool, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('args,message', [
+    (['--opset', '9'], '--opset: opset 9 is not supported; allowed: 11 to 20'),
+    (['--input-shape', '0', '64'], '--input-shape takes two positive'),
+    (['--batch', '0'], '--batch must be a positive integer'),
+    (['--checkpoint', 'missing.pth'], '--checkpoint file not found'),
+    (['--input-shape', '72', '64'], 'does not run at --input-shape 72 64'),
+])
+def test_bad_arguments(tool, capsys, tmp_path, args, message):
+    assert_usage_error(tool, capsys,
+                       [EL_SMALL, '--output', str(tmp_path / 'x.onnx'), *args],
+                       message)
+
+
+def test_missing_config_and_output_dir(tool, capsys, tmp_path):
+    assert_usage_error(tool, capsys,
+                       ['nope.py', '--output', str(tmp_path / 'x.onnx')],
+                       'config file not found: nope.py')
+    assert_usage_error(tool, capsys,
+                       [MOBILE, '--output', str(tmp_path / 'no' / 'x.onnx')],
+                       '--output directory does not exist')
+
+
+def test_missing_extra(tool, capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, 'onnx', None)
+    assert_usage_error(tool, capsys,
+                       [MOBILE, '--output', str(tmp_path / 'x.onnx')],
+                       'pip install "elhrnet_mm[deploy]"')
