@@ -8,6 +8,11 @@ than a plain copy of the same output: 0.8 ms instead of 0.28 ms for a
 copy whose inner dimension is the ``f_w`` repeats and then each row of the
 result ``f_h`` times (a contiguous row copy) gives the same values bit for
 bit, in a fraction of the time.
+
+Under tracing (``torch.jit.trace``: mmengine's FLOP counter, the ONNX
+exporter) :func:`nearest_upsample` emits ``F.interpolate`` itself, so the
+graph holds one ``upsample_nearest2d`` (ONNX ``Resize``) op, counted by the
+FLOP counters exactly as in MMPose's own modules, instead of reshapes.
 """
 from typing import Sequence, Union
 
@@ -19,14 +24,15 @@ import torch.nn.functional as F
 def nearest_upsample(x: torch.Tensor,
                      size: Union[Sequence[int], torch.Size]) -> torch.Tensor:
     """``F.interpolate(x, size, mode='nearest')``, exactly, for sizes that are
-    integer multiples of the input's (other sizes use ``F.interpolate``).
+    integer multiples of the input's (other sizes, and tracing, use
+    ``F.interpolate``).
 
     Shapes:
         x (N, C, h, w) -> (N, C, size[0], size[1]).
     """
     n, c, h, w = x.shape
     out_h, out_w = int(size[0]), int(size[1])
-    if out_h % h or out_w % w:
+    if out_h % h or out_w % w or torch.jit.is_tracing():
         return F.interpolate(x, size=(out_h, out_w), mode='nearest')
     fh, fw = out_h // h, out_w // w
     if fh == fw == 1:

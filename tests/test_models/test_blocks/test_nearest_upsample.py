@@ -25,3 +25,32 @@ def test_module_equals_nn_upsample():
         torch.nn.Upsample(scale_factor=4, mode='nearest')(x), rtol=0, atol=0)
     with pytest.raises(ValueError, match='scale_factor'):
         NearestUpsample(1.5)
+
+
+class _Scaled(torch.nn.Module):
+
+    def __init__(self, upsample):
+        super().__init__()
+        self.upsample = upsample
+
+    def forward(self, x):
+        return x * self.upsample(x[:, :, ::2, ::2], x.shape[-2:])
+
+
+def test_traced_graph_has_the_interpolate_op_flop_counters_count():
+    """mmengine's counter (and the ONNX exporter) traces: the graph must
+    hold the same upsample op as with F.interpolate, so the FLOPs of our
+    blocks count it as MMPose's own modules do."""
+    from mmengine.analysis import FlopAnalyzer
+
+    x = torch.randn(1, 4, 8, 6)
+
+    def interpolate(t, size):
+        return F.interpolate(t, size=size, mode='nearest')
+
+    ours, reference = _Scaled(nearest_upsample), _Scaled(interpolate)
+    graph = str(torch.jit.trace(ours, x).graph)
+    assert 'aten::upsample_nearest2d' in graph and 'aten::expand' not in graph
+    flops = FlopAnalyzer(ours, (x, )).total()
+    assert flops > 0
+    assert flops == FlopAnalyzer(reference, (x, )).total()
