@@ -214,10 +214,14 @@ def test_other_datasets(tmp_path, logged, dataset, expected):
 
 
 def test_without_results_the_doc_holds_the_paper_rows():
-    """docs/leaderboard.md is what the tool renders without results."""
+    """docs/leaderboard.md is what the tool renders without results and
+    with the committed CPU speed measurement (docs/speed/)."""
     with open(osp.join(ROOT, 'docs', 'leaderboard.md')) as file:
         block = leaderboard.BLOCK.content(file.read())
-    assert block == leaderboard.render_tables([], {}) + '\n'
+    latency = leaderboard.read_speed(
+        [osp.join(ROOT, 'docs', 'speed', 'cpu_batch1_pytorch.json')])
+    assert latency
+    assert block == leaderboard.render_tables([], latency) + '\n'
     assert '**ours**' not in block
     for dataset in ('coco-val2017', 'mpii-val', 'crowdpose-test'):
         assert f'(`{dataset}`)' in block
