@@ -1,6 +1,6 @@
 """Inference path: the network as a plain ``(N, 3, H, W) -> heatmaps`` module,
 simplified for deployment (BN folded into convs and more, see :mod:`.fuse`)."""
 from .fuse import fuse_for_inference
-from .inference_model import build_inference_model
+from .inference_model import build_deploy_model, build_inference_model
 
-__all__ = ['build_inference_model', 'fuse_for_inference']
+__all__ = ['build_deploy_model', 'build_inference_model', 'fuse_for_inference']

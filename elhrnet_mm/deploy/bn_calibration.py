@@ -12,18 +12,16 @@ every BN weight by ``gain`` < 1. Without that gain the calibrated Dite-HRNet
 and EDite-HRNet are chaotic (their multiplicative attention amplifies
 rounding: float32 and float64 heatmaps of Dite-18 at 256x192 differed by
 1.6e4 on a rendered person at gain 1, by 7e-7 at gain 0.85), and no two
-implementations could agree on them. :func:`build_deploy_model` builds a
+implementations could agree on them. :func:`~elhrnet_mm.deploy.build_deploy_model` builds a
 config's inference network that way when no checkpoint is given; the
 exporter and the speed benchmark use it.
 """
-from typing import Iterable, Optional, Tuple
+from typing import Iterable
 
 import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from .fuse import fuse_for_inference
-from .inference_model import build_inference_model
 from .sample_inputs import normalised_mannequins
 
 #: BN weight factor after calibration (module docstring).
@@ -83,33 +81,3 @@ def calibration_batch(cfg: Config, batch: int, height: int,
         batch - batch // 2, 3, height, width,
         generator=torch.Generator().manual_seed(1))
     return torch.cat([people, noise])
-
-
-def build_deploy_model(cfg: Config,
-                       input_hw: Tuple[int, int],
-                       checkpoint: Optional[str] = None,
-                       fuse: bool = True,
-                       batch: int = 8,
-                       channels_last: bool = False) -> nn.Module:
-    """:func:`~elhrnet_mm.deploy.build_inference_model`, with calibrated BN
-    statistics when there are no trained weights.
-
-    Without ``checkpoint`` the BNs are calibrated (before fusing) on a
-    :func:`calibration_batch` of ``batch`` images at ``input_hw``.
-
-    Args:
-        cfg (Config): the model config.
-        input_hw (tuple[int, int]): (H, W) of the calibration images.
-        checkpoint (str, optional): trained weights (no calibration).
-        fuse (bool): apply :func:`~elhrnet_mm.deploy.fuse_for_inference`.
-        batch (int): calibration images. Default: 8.
-        channels_last (bool): with ``fuse``, use ``torch.channels_last``
-            (:func:`~elhrnet_mm.deploy.fuse_for_inference`). Default: False.
-    """
-    model = build_inference_model(cfg, checkpoint, fuse=False)
-    if checkpoint is None:
-        calibrate_batch_norms(model,
-                              [calibration_batch(cfg, batch, *input_hw)])
-    if not fuse:
-        return model
-    return fuse_for_inference(model, channels_last=channels_last)

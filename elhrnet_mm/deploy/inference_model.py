@@ -1,11 +1,12 @@
 """Build the inference network of a config: image batch in, heatmaps out."""
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.config import Config
 
 from ..utils.complexity import build_estimator
+from .bn_calibration import calibrate_batch_norms, calibration_batch
 from .fuse import fuse_for_inference
 
 
@@ -54,3 +55,33 @@ def build_inference_model(config: Union[str, Config],
     if not fuse:
         return network
     return fuse_for_inference(network, channels_last=channels_last)
+
+
+def build_deploy_model(cfg: Config,
+                       input_hw: Tuple[int, int],
+                       checkpoint: Optional[str] = None,
+                       fuse: bool = True,
+                       batch: int = 8,
+                       channels_last: bool = False) -> nn.Module:
+    """:func:`build_inference_model`, with calibrated BN
+    statistics when there are no trained weights.
+
+    Without ``checkpoint`` the BNs are calibrated (before fusing) on a
+    :func:`~.bn_calibration.calibration_batch` of ``batch`` images at ``input_hw``.
+
+    Args:
+        cfg (Config): the model config.
+        input_hw (tuple[int, int]): (H, W) of the calibration images.
+        checkpoint (str, optional): trained weights (no calibration).
+        fuse (bool): apply :func:`~elhrnet_mm.deploy.fuse_for_inference`.
+        batch (int): calibration images. Default: 8.
+        channels_last (bool): with ``fuse``, use ``torch.channels_last``
+            (:func:`~elhrnet_mm.deploy.fuse_for_inference`). Default: False.
+    """
+    model = build_inference_model(cfg, checkpoint, fuse=False)
+    if checkpoint is None:
+        calibrate_batch_norms(model,
+                              [calibration_batch(cfg, batch, *input_hw)])
+    if not fuse:
+        return model
+    return fuse_for_inference(model, channels_last=channels_last)

@@ -13,7 +13,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from elhrnet_mm.deploy.bn_calibration import build_deploy_model
+from elhrnet_mm.deploy.inference_model import build_deploy_model
 from elhrnet_mm.deploy.kernel_bank_conv import (KernelBankConv,
                                                 replace_kernel_aggregation)
 from elhrnet_mm.deploy.onnx_export import (MissingDeployExtraError,

@@ -8,7 +8,7 @@
 
 Every config (a path or ``mmpose::<path>``) and the baseline (default
 MMPose's HRNet-W32 256x192, always measured in the same run) is built first
-(:func:`~elhrnet_mm.deploy.bn_calibration.build_deploy_model`: the inference
+(:func:`~elhrnet_mm.deploy.build_deploy_model`: the inference
 network, BN statistics calibrated on rendered people, fused unless
 ``--no-fuse``; for ``--backend onnxruntime`` also exported to ONNX and
 loaded in a session). Then every repetition runs each model once, round
@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from tqdm import tqdm
 
-from elhrnet_mm.deploy.bn_calibration import build_deploy_model
+from elhrnet_mm.deploy.inference_model import build_deploy_model
 from elhrnet_mm.deploy.config_source import load_config
 from elhrnet_mm.utils.input_size import input_hw_of
 from elhrnet_mm.deploy.latency import (Runner, describe_machine,

@@ -25,7 +25,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config
 
-from elhrnet_mm.deploy.bn_calibration import build_deploy_model
+from elhrnet_mm.deploy.inference_model import build_deploy_model
 from elhrnet_mm.deploy.config_source import load_config
 from elhrnet_mm.utils.input_size import input_hw_of
 from elhrnet_mm.deploy.latency import (interleaved_latency_ms,
