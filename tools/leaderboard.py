@@ -228,16 +228,21 @@ def resolve(argument: str) -> Dict[str, Any]:
 def read_speed(paths: Sequence[str]) -> Dict[str, float]:
     """Median latency (ms) by config name, from benchmark_speed JSON files.
 
-    A config measured in several files keeps the last file's value.
+    A config measured in several layouts of one file (``--layout both``)
+    keeps its fastest; one measured in several files keeps the last file's
+    value.
     """
     latency = {}
     for path in paths:
         try:
             with open(path) as file:
                 data = json.load(file)
-            results = data['results']
-            for entry in results:
-                latency[entry['name']] = float(entry['median_ms'])
+            in_file = {}
+            for entry in data['results']:
+                ms = float(entry['median_ms'])
+                in_file[entry['name']] = min(ms, in_file.get(entry['name'],
+                                                             ms))
+            latency.update(in_file)
         except (OSError, json.JSONDecodeError) as error:
             raise LeaderboardError(f'--speed {path}: cannot read: {error}')
         except (KeyError, TypeError, ValueError) as error:

@@ -104,8 +104,10 @@ def test_fused_equals_eval_model(config):
     assert_fused_equals_eval(config)
 
 
-def test_channels_last_gives_same_output():
-    config = shipped_configs('dite_hrnet')[0]  # 5-D kernel banks inside
+# 5-D kernel banks inside; the phase-wise LPB deploy form
+@pytest.mark.parametrize('family', ['dite_hrnet', 'mobileposenet'])
+def test_channels_last_gives_same_output(family):
+    config = shipped_configs(family)[0]
     model = build_inference_model(Config.fromfile(config), fuse=False)
     x = torch.randn(1, 3, *INPUT_HW)
     fused = fuse_for_inference(copy.deepcopy(model), channels_last=True)

@@ -57,10 +57,13 @@ def doc(tmp_path):
 
 
 def speed_file(path, **median_ms):
-    """A benchmark_speed.py --json file (the schema of the helper brief)."""
+    """A benchmark_speed.py --json file; a name given a list of medians is
+    measured in that many layouts (``--layout both``)."""
+    layouts = ('nchw', 'channels_last')
     results = [{
         'config': f'configs/x/{name}.py',
         'name': name,
+        'layout': layout,
         'input_shape': [1, 3, 256, 192],
         'median_ms': ms,
         'min_ms': ms,
@@ -68,7 +71,9 @@ def speed_file(path, **median_ms):
         'images_per_s': 1000 / ms,
         'latency_ratio': 1.0,
         'speedup': 1.0
-    } for name, ms in median_ms.items()]
+    } for name, values in median_ms.items()
+        for layout, ms in zip(layouts, values if isinstance(values, list)
+                              else [values])]
     path.write_text(
         json.dumps({
             'machine': {
@@ -225,6 +230,15 @@ def test_without_results_the_doc_holds_the_paper_rows():
     assert '**ours**' not in block
     for dataset in ('coco-val2017', 'mpii-val', 'crowdpose-test'):
         assert f'(`{dataset}`)' in block
+
+
+def test_read_speed_keeps_the_fastest_layout_and_the_last_file(tmp_path):
+    first = speed_file(tmp_path / 'a.json', m=[30.0, 20.0], n=[5.0, 9.0],
+                       o=7.0)
+    second = speed_file(tmp_path / 'b.json', o=[8.0, 6.5])
+    assert leaderboard.read_speed([first]) == dict(m=20.0, n=5.0, o=7.0)
+    assert leaderboard.read_speed([first, second]) == dict(m=20.0, n=5.0,
+                                                           o=6.5)
 
 
 def _error(capsys, argv):

@@ -3,21 +3,26 @@
     python tools/analysis_tools/benchmark_speed.py CONFIG [CONFIG ...]
         [--batch N] [--threads N] [--device cpu|cuda]
         [--backend pytorch|onnxruntime] [--baseline CONFIG] [--warmup N]
-        [--runs N] [--no-fuse] [--channels-last] [--input-shape H W]
-        [--json FILE]
+        [--runs N] [--no-fuse] [--layout nchw|channels_last|both]
+        [--allocator system|retain] [--input-shape H W] [--json FILE]
 
 Every config (a path or ``mmpose::<path>``) and the baseline (default
 MMPose's HRNet-W32 256x192, always measured in the same run) is built first
 (:func:`~elhrnet_mm.deploy.build_deploy_model`: the inference
 network, BN statistics calibrated on rendered people, fused unless
 ``--no-fuse``; for ``--backend onnxruntime`` also exported to ONNX and
-loaded in a session). Then every repetition runs each model once, round
-robin with a rotating start, with the garbage collector run between calls
-and disabled during them; one thread setting for all (``--threads``, for
-PyTorch and ONNX Runtime). The first ``--warmup`` repetitions are not
-timed. Reported per model: median/min/max latency of one batch, images/s
-(batch x 1000 / median ms), the latency ratio to the baseline (>1 = slower)
-and the speedup over it. The input is each config codec's ``input_size``
+loaded in a session), in each memory layout of ``--layout`` (``both``: NCHW
+and channels_last, two models per config). Then every repetition runs each
+model once, round robin with a rotating start, with the garbage collector
+run between calls and disabled during them; one thread setting for all
+(``--threads``, for PyTorch and ONNX Runtime). The first ``--warmup``
+repetitions are not timed. Reported per model and layout: median/min/max
+latency of one batch, images/s (batch x 1000 / median ms), the latency ratio
+to the baseline in the same layout (>1 = slower) and the speedup over it;
+with several layouts also each config's fastest layout against the
+baseline's fastest. ``--allocator retain`` first makes glibc keep freed
+memory for reuse (:func:`~elhrnet_mm.deploy.retain_freed_memory`), as a
+caching allocator would. The input is each config codec's ``input_size``
 unless ``--input-shape`` sets one for all. See docs/deployment.md.
 """
 import argparse
@@ -31,8 +36,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from tqdm import tqdm
 
-from elhrnet_mm.deploy.inference_model import build_deploy_model
 from elhrnet_mm.deploy.config_source import load_config
+from elhrnet_mm.deploy.cpu_allocator import (AllocatorError,
+                                             retain_freed_memory)
+from elhrnet_mm.deploy.inference_model import build_deploy_model
 from elhrnet_mm.utils.input_size import input_hw_of
 from elhrnet_mm.deploy.latency import (Runner, describe_machine,
                                        interleaved_latency_ms, pytorch_runner,
@@ -46,6 +53,13 @@ from elhrnet_mm.utils.complexity import HRNET_W32_CONFIG
 DEFAULT_BASELINE = f'mmpose::{HRNET_W32_CONFIG}'
 BACKENDS = ('pytorch', 'onnxruntime')
 DEVICES = ('cpu', 'cuda')
+#: ``--layout`` choices and the memory layouts each measures.
+LAYOUTS = {
+    'nchw': ('nchw', ),
+    'channels_last': ('channels_last', ),
+    'both': ('nchw', 'channels_last')
+}
+ALLOCATORS = ('system', 'retain')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None
@@ -78,10 +92,15 @@ def parse_args(argv: Optional[Sequence[str]] = None
                         help='time the networks without the inference fuse '
                         'step (applied to all, baseline included, by '
                         'default)')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='fuse with torch.channels_last weights and '
-                        'input (PyTorch backend; faster for some networks, '
-                        'slower for others, docs/speed.md)')
+    parser.add_argument('--layout', default='nchw', choices=tuple(LAYOUTS),
+                        help='memory layout of weights and input (PyTorch '
+                        'backend): channels_last is faster for some '
+                        'networks, slower for others (docs/speed.md); both '
+                        'times every config in each layout. Default: nchw')
+    parser.add_argument('--allocator', default='system', choices=ALLOCATORS,
+                        help='retain: make glibc keep freed memory for '
+                        'reuse, as a caching allocator does (large batches, '
+                        'docs/speed.md). Default: system (unchanged)')
     parser.add_argument(
         '--input-shape', type=int, nargs=2, metavar=('H', 'W'),
         help="input height and width for every model; default: each "
@@ -104,6 +123,12 @@ def parse_args(argv: Optional[Sequence[str]] = None
                      f'{torch.version.cuda}); use --device cpu')
     if args.json and not osp.isdir(osp.dirname(osp.abspath(args.json))):
         parser.error(f'--json directory does not exist: {args.json}')
+    if args.no_fuse and args.layout != 'nchw':
+        parser.error(f'--layout {args.layout} converts the network in the '
+                     'fuse step; drop --no-fuse or use --layout nchw')
+    if args.backend == 'onnxruntime' and args.layout != 'nchw':
+        parser.error(f'--layout {args.layout}: only the PyTorch backend '
+                     'takes a layout (ONNX Runtime plans its own)')
     if args.backend == 'onnxruntime':
         try:
             import_deploy_package('onnx')
@@ -127,10 +152,11 @@ def measured_configs(args: argparse.Namespace) -> List[str]:
     return configs
 
 
-def build_runner(config: str, args: argparse.Namespace,
+def build_runner(config: str, layout: str, args: argparse.Namespace,
                  parser: argparse.ArgumentParser,
                  work_dir: str) -> Tuple[Runner, List[int]]:
-    """The model of ``config`` ready to time, and its input shape."""
+    """The model of ``config`` in ``layout`` ready to time, and its input
+    shape."""
     try:
         cfg = load_config(config)
     except FileNotFoundError as error:
@@ -146,7 +172,7 @@ def build_runner(config: str, args: argparse.Namespace,
             cfg,
             input_hw,
             fuse=not args.no_fuse,
-            channels_last=args.channels_last)
+            channels_last=layout == 'channels_last')
         with torch.inference_mode():
             model(torch.zeros(shape))
     except (ValueError, RuntimeError) as error:
@@ -165,72 +191,118 @@ def build_runner(config: str, args: argparse.Namespace,
 def benchmark(args: argparse.Namespace,
               parser: argparse.ArgumentParser) -> Dict[str, Any]:
     """Build, time interleaved, and assemble the JSON report."""
+    if args.allocator == 'retain':
+        try:
+            retain_freed_memory()
+        except AllocatorError as error:
+            parser.error(f'--allocator retain: {error}')
     torch.set_num_threads(args.threads)
     configs = measured_configs(args)
+    layouts = LAYOUTS[args.layout]
+    models = [(c, layout) for c in configs for layout in layouts]
     runners, shapes = [], []
     with tempfile.TemporaryDirectory(prefix='benchmark_speed_') as work_dir:
-        for config in tqdm(configs, desc='build', file=sys.stderr):
-            runner, shape = build_runner(config, args, parser, work_dir)
+        for config, layout in tqdm(models, desc='build', file=sys.stderr):
+            runner, shape = build_runner(config, layout, args, parser,
+                                         work_dir)
             runners.append(runner)
             shapes.append(shape)
         with tqdm(total=(args.warmup + args.runs) * len(runners),
                   desc='time', file=sys.stderr) as bar:
             times = interleaved_latency_ms(runners, args.warmup, args.runs,
                                            on_call=bar.update)
-    stats = [summarize_ms(t) for t in times]
-    base = stats[configs.index(args.baseline)]['median_ms']
     results = []
-    for config, shape, stat in zip(configs, shapes, stats):
+    for (config, layout), shape, t in zip(models, shapes, times):
         results.append(
             dict(
                 config=config,
                 name=config_stem(config),
+                layout=layout,
                 input_shape=shape,
-                **stat,
-                images_per_s=args.batch * 1000.0 / stat['median_ms'],
-                latency_ratio=stat['median_ms'] / base,
-                speedup=base / stat['median_ms']))
-    machine = describe_machine()
-    return dict(
-        machine=machine,
+                **summarize_ms(t)))
+    report = dict(
+        machine=describe_machine(),
         settings=dict(
             batch=args.batch,
             threads=args.threads,
             device=args.device,
             backend=args.backend,
             fuse=not args.no_fuse,
-            channels_last=args.channels_last,
+            layouts=list(layouts),
+            allocator=args.allocator,
             warmup=args.warmup,
             runs=args.runs),
         baseline=args.baseline,
         results=results)
+    for r in results:
+        base = next(b for b in results if b['config'] == args.baseline
+                    and b['layout'] == r['layout'])
+        _add_ratios(r, base['median_ms'], args.batch)
+    if len(layouts) > 1:
+        report['fastest_layout'] = fastest_layouts(results, args.baseline,
+                                                   args.batch)
+    return report
+
+
+def _add_ratios(row: Dict[str, Any], base_ms: float, batch: int) -> None:
+    row.update(
+        images_per_s=batch * 1000.0 / row['median_ms'],
+        latency_ratio=row['median_ms'] / base_ms,
+        speedup=base_ms / row['median_ms'])
+
+
+def fastest_layouts(results: List[Dict[str, Any]], baseline: str,
+                    batch: int) -> List[Dict[str, Any]]:
+    """Per config, its row of the fastest layout (median), with the ratios
+    recomputed against the baseline's fastest layout."""
+    fastest = {}
+    for r in results:
+        if r['config'] not in fastest or \
+                r['median_ms'] < fastest[r['config']]['median_ms']:
+            fastest[r['config']] = r
+    base_ms = fastest[baseline]['median_ms']
+    rows = []
+    for r in fastest.values():
+        row = {k: r[k] for k in ('config', 'name', 'layout', 'input_shape',
+                                 'median_ms', 'min_ms', 'max_ms')}
+        _add_ratios(row, base_ms, batch)
+        rows.append(row)
+    return rows
+
+
+def _table(rows: List[Dict[str, Any]]) -> List[str]:
+    head = ['model', 'layout', 'input', 'median ms', 'min ms', 'max ms',
+            'img/s', 'x baseline latency', 'speedup']
+    cells = [head] + [[
+        r['name'], r['layout'], 'x'.join(map(str, r['input_shape'])),
+        f'{r["median_ms"]:.2f}', f'{r["min_ms"]:.2f}', f'{r["max_ms"]:.2f}',
+        f'{r["images_per_s"]:.2f}', f'{r["latency_ratio"]:.3f}',
+        f'{r["speedup"]:.2f}'
+    ] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
+    return ['  '.join(c.rjust(w) if i > 1 else c.ljust(w)
+                      for i, (c, w) in enumerate(zip(r, widths)))
+            for r in cells]
 
 
 def format_report(report: Dict[str, Any]) -> str:
-    """The printed table: machine and settings, then one row per model."""
+    """The printed tables: machine and settings, one row per model and
+    layout, and with several layouts each config's fastest."""
     m, s = report['machine'], report['settings']
     lines = [
         f'machine: {m["cpu"]}, {m["cores"]} cores, {m["platform"]}; python '
         f'{m["python"]}, torch {m["torch"]}, onnxruntime '
         f'{m["onnxruntime"] or "not installed"}',
         f'settings: {s["backend"]} on {s["device"]}, batch {s["batch"]}, '
-        f'{s["threads"]} thread(s), fused: {s["fuse"]}, channels_last: '
-        f'{s["channels_last"]}, {s["warmup"]} '
-        f'warm-up + {s["runs"]} timed runs, interleaved',
-        f'baseline: {report["baseline"]}', ''
-    ]
-    head = ['model', 'input', 'median ms', 'min ms', 'max ms', 'img/s',
-            'x baseline latency', 'speedup']
-    rows = [head] + [[
-        r['name'], 'x'.join(map(str, r['input_shape'])),
-        f'{r["median_ms"]:.2f}', f'{r["min_ms"]:.2f}', f'{r["max_ms"]:.2f}',
-        f'{r["images_per_s"]:.2f}', f'{r["latency_ratio"]:.3f}',
-        f'{r["speedup"]:.2f}'
-    ] for r in report['results']]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines += ['  '.join(c.rjust(w) if i else c.ljust(w)
-                        for i, (c, w) in enumerate(zip(r, widths)))
-              for r in rows]
+        f'{s["threads"]} thread(s), fused: {s["fuse"]}, layouts: '
+        f'{", ".join(s["layouts"])}, allocator: {s["allocator"]}, '
+        f'{s["warmup"]} warm-up + {s["runs"]} timed runs, interleaved',
+        f'baseline: {report["baseline"]} (ratios against it in the same '
+        'layout)', ''
+    ] + _table(report['results'])
+    if 'fastest_layout' in report:
+        lines += ['', "each config's fastest layout (ratios against the "
+                  "baseline's fastest):"] + _table(report['fastest_layout'])
     return '\n'.join(lines)
 
 

@@ -7,96 +7,22 @@ transposed convolution, with SENet channel attention fused by
 multiply-and-add.
 """
 import copy
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpose.models.backbones.utils import SELayer
 from mmpose.registry import MODELS
 
+from .subpixel_depthwise_deconv import (SubpixelDepthwiseDeconv,
+                                        interleave_phases)
+
 #: How the SE output is fused with the features it attends.
 FUSIONS = ('mul_add', 'mul')
 #: Where the SE attention sits.
 SE_POSITIONS = ('expanded', 'output')
-
-
-class SubpixelDepthwiseDeconv(nn.Module):
-    """A depthwise stride-2 ``nn.ConvTranspose2d`` computed as one
-    depthwise conv with four outputs per channel and a pixel shuffle.
-
-    Output pixel ``(2m + r_h, 2n + r_w)`` of a stride-2 transposed conv only
-    meets the kernel taps ``t`` with ``t = r + p (mod 2)`` (``p`` its
-    padding), at input offsets ``(r + p - t) / 2``: each of the four phases
-    ``(r_h, r_w)`` is an ordinary convolution of the input with a sub-kernel
-    (the sub-pixel decomposition of a transposed conv). The four phase
-    kernels of each channel are stacked as one depthwise conv ``C -> 4C``
-    (zero taps where a phase has none), and ``pixel_shuffle(2)`` interleaves
-    the phases. Same values as the transposed conv (different summation
-    order), without PyTorch's slow CPU path for depthwise transposed convs
-    (docs/speed.md). Built from a transposed conv by
-    :meth:`from_deconv`; what
-    :meth:`LightweightUpsampleBlock.switch_to_deploy` puts in its place.
-
-    Shapes:
-        input (N, C, H, W) -> output (N, C, 2H, 2W), the transposed conv's
-        output size.
-    """
-
-    def __init__(self, weight: torch.Tensor, bias: Optional[torch.Tensor],
-                 pad: tuple):
-        super().__init__()
-        self.weight = nn.Parameter(weight)
-        self.bias = None if bias is None else nn.Parameter(bias)
-        self.pad = pad  # (left, right, top, bottom) for F.pad
-
-    @staticmethod
-    def _phase_taps(kernel: int, padding: int):
-        """``taps[r]``: (tap t, input offset d) pairs of output phase r."""
-        return [[(t, (r + padding - t) // 2) for t in range(kernel)
-                 if (r + padding - t) % 2 == 0] for r in range(2)]
-
-    @classmethod
-    @torch.no_grad()
-    def from_deconv(cls, deconv: nn.ConvTranspose2d
-                    ) -> 'SubpixelDepthwiseDeconv':
-        """The equivalent of a depthwise stride-2 transposed conv whose
-        output is exactly twice its input (``LightweightUpsampleBlock``'s
-        kernel/padding table)."""
-        c = deconv.in_channels
-        if (deconv.groups != c or deconv.out_channels != c
-                or tuple(deconv.stride) != (2, 2)
-                or tuple(deconv.dilation) != (1, 1)):
-            raise ValueError('SubpixelDepthwiseDeconv needs a depthwise '
-                             'stride-2 undilated ConvTranspose2d, got '
-                             f'{deconv}')
-        taps = [
-            cls._phase_taps(k, p)
-            for k, p in zip(deconv.kernel_size, deconv.padding)
-        ]
-        offsets = [[d for phase in axis for _, d in phase] for axis in taps]
-        lo = [min(o) for o in offsets]
-        size = [max(o) - m + 1 for o, m in zip(offsets, lo)]
-        weight = deconv.weight.new_zeros(c, 2, 2, *size)
-        for rh, phase_h in enumerate(taps[0]):
-            for rw, phase_w in enumerate(taps[1]):
-                for th, dh in phase_h:
-                    for tw, dw in phase_w:
-                        weight[:, rh, rw, dh - lo[0], dw - lo[1]] = \
-                            deconv.weight[:, 0, th, tw]
-        bias = (None if deconv.bias is None else
-                deconv.bias.detach().repeat_interleave(4))
-        pad = (-lo[1], size[1] - 1 + lo[1], -lo[0], size[0] - 1 + lo[0])
-        return cls(weight.view(4 * c, 1, *size), bias, pad)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # channels_last: the depthwise conv and the pixel shuffle are both
-        # fast in that layout on the CPU (the output stays channels_last)
-        x = F.pad(x, self.pad).contiguous(memory_format=torch.channels_last)
-        phases = F.conv2d(x, self.weight, self.bias, groups=x.shape[1])
-        return F.pixel_shuffle(phases, 2)
 
 
 @MODELS.register_module()
@@ -195,69 +121,59 @@ class LightweightUpsampleBlock(BaseModule):
             mid_channels, out_channels, 1, conv_cfg=conv_cfg,
             norm_cfg=copy.deepcopy(norm_cfg), act_cfg=None)
         self.se = SELayer(attended, ratio=se_ratio)
-        # set by switch_to_deploy: the project conv takes the SE gate
-        self.gate_in_project = False
 
-    def gate(self, x: torch.Tensor) -> torch.Tensor:
-        """The factor the features are multiplied by: ``A(x) + 1`` for
-        ``'mul_add'`` (``x * A + x = x * (A + 1)``, one pass over the map
-        instead of two), ``A(x)`` for ``'mul'``; shape (N, C, 1, 1). ``A`` is
-        MMPose's ``SELayer`` (pool, two 1x1 ConvModules)."""
+    def attend(self,
+               maps: List[torch.Tensor],
+               inplace: bool = False) -> List[torch.Tensor]:
+        """SE attention fused by ``fusion`` on the feature map ``X`` given
+        whole (``[X]``) or as its four phases (deploy form): every map times
+        ``A(X) + 1`` for ``'mul_add'`` (``X * A + X = X * (A + 1)``, one pass
+        over the map instead of two) or ``A(X)`` for ``'mul'``. ``A`` is
+        MMPose's ``SELayer`` (global average pool, two 1x1 ConvModules); the
+        pool of ``X`` is the mean of its phases' pools. ``inplace`` scales
+        the maps in place (inference only: autograd needs them).
+
+        Shapes:
+            maps: (N, C, H, W) each -> same.
+        """
         se = self.se
-        attention = se.conv2(se.conv1(se.global_avgpool(x)))
-        return attention + 1 if self.fusion == 'mul_add' else attention
-
-    def attend(self, x: torch.Tensor) -> torch.Tensor:
-        """SE attention fused by ``fusion``: ``x * A(x) (+ x)``."""
-        return x * self.gate(x)
+        pooled = [se.global_avgpool(x) for x in maps]
+        pooled = pooled[0] if len(pooled) == 1 else torch.stack(pooled).mean(0)
+        gate = se.conv2(se.conv1(pooled))
+        if self.fusion == 'mul_add':
+            gate = gate + 1
+        return [x.mul_(gate) if inplace else x * gate for x in maps]
 
     def switch_to_deploy(self) -> None:
         """Compute the depthwise transposed conv (with its BN folded in, if
         :func:`~elhrnet_mm.deploy.fuse_for_inference` did) as a
-        :class:`SubpixelDepthwiseDeconv`; with the SE on the expanded
-        features and ``project`` a bare 1x1 conv (its BN folded), scale the
-        project conv's input channels by the gate instead of the map
-        (:meth:`project_gated`)."""
+        :class:`SubpixelDepthwiseDeconv`. The block then keeps the upsampled
+        map as its four phases (quarter-size maps) until the end: the
+        upsample's norm and activation, the SE pooling and gating and the
+        1x1 projection act per pixel, so they run on each phase, and only the
+        ``C_out``-channel result is interleaved (instead of the ``C_mid``
+        channels after the upsampling)."""
         if isinstance(self.upsample.conv, nn.ConvTranspose2d):
             self.upsample.conv = SubpixelDepthwiseDeconv.from_deconv(
                 self.upsample.conv)
-        project = self.project
-        self.gate_in_project = (
-            self.se_position == 'expanded' and not project.with_norm
-            and not project.with_activation
-            and type(project.conv) is nn.Conv2d
-            and project.conv.groups == 1)
 
-    def project_gated(self, x: torch.Tensor,
-                      gate: torch.Tensor) -> torch.Tensor:
-        """``project(x * gate)`` as one batched matrix product with the
-        per-sample kernels ``W * gate^T``: the gate multiplies the (C_out,
-        C_mid) kernel instead of the (C_mid, H, W) map. Keeps the memory
-        layout of ``x`` (NCHW or channels_last).
-
-        Shapes:
-            x (N, C_mid, H, W), gate (N, C_mid, 1, 1) -> (N, C_out, H, W).
-        """
-        conv = self.project.conv
-        n, c, h, w = x.shape
-        kernels = conv.weight.view(1, -1, c) * gate.view(n, 1, c)
-        bias = conv.bias
-        if x.is_contiguous(memory_format=torch.channels_last) and \
-                not x.is_contiguous():
-            pixels = x.permute(0, 2, 3, 1).reshape(n, h * w, c)  # a view
-            out = torch.bmm(pixels, kernels.transpose(1, 2))
-            if bias is not None:
-                out = out + bias
-            return out.view(n, h, w, -1).permute(0, 3, 1, 2)
-        out = torch.bmm(kernels, x.reshape(n, c, h * w))
-        if bias is not None:
-            out = out + bias.view(1, -1, 1)
-        return out.view(n, -1, h, w)
+    def _upsampled_phases(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """``self.upsample(x)`` as its four phases (deploy form)."""
+        upsample = self.upsample
+        phases = upsample.conv.phases(x)
+        if upsample.with_norm:
+            phases = [upsample.norm(p) for p in phases]
+        if upsample.with_activation:
+            phases = [upsample.activate(p) for p in phases]
+        return phases
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.upsample(self.expand(x))
-        if self.gate_in_project:
-            return self.project_gated(x, self.gate(x))
+        x = self.expand(x)
+        # the deploy form's phases are its own temporaries: scaled in place
+        deploy = isinstance(self.upsample.conv, SubpixelDepthwiseDeconv)
+        maps = self._upsampled_phases(x) if deploy else [self.upsample(x)]
         if self.se_position == 'expanded':
-            return self.project(self.attend(x))
-        return self.attend(self.project(x))
+            maps = [self.project(m) for m in self.attend(maps, deploy)]
+        else:
+            maps = self.attend([self.project(m) for m in maps], deploy)
+        return maps[0] if len(maps) == 1 else interleave_phases(maps)

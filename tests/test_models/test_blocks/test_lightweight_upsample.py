@@ -1,10 +1,9 @@
 import pytest
 import torch
 
-from elhrnet_mm.deploy.fuse import fold_bn_into
 from elhrnet_mm.models.blocks import LightweightUpsampleBlock
-from elhrnet_mm.models.blocks.lightweight_upsample import \
-    SubpixelDepthwiseDeconv
+from elhrnet_mm.models.blocks.subpixel_depthwise_deconv import (
+    SubpixelDepthwiseDeconv, interleave_phases)
 
 
 def n_params(m):
@@ -62,48 +61,45 @@ def test_bad_arguments(kwargs, match):
         LightweightUpsampleBlock(**args)
 
 
-@pytest.mark.parametrize('k', [2, 3, 4])
-@pytest.mark.parametrize('bias', [False, True])
-def test_subpixel_deconv_equals_transposed_conv(k, bias):
-    padding, output_padding = LightweightUpsampleBlock._PADDING[k]
-    deconv = torch.nn.ConvTranspose2d(
-        6, 6, k, stride=2, padding=padding, output_padding=output_padding,
-        groups=6, bias=bias)
-    x = torch.randn(2, 6, 5, 7)
-    with torch.no_grad():
-        expected = deconv(x)
-        actual = SubpixelDepthwiseDeconv.from_deconv(deconv)(x)
-    assert actual.shape == expected.shape == (2, 6, 10, 14)
-    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5)
-
-
-def test_subpixel_deconv_refuses_other_deconvs():
-    with pytest.raises(ValueError, match='depthwise'):
-        SubpixelDepthwiseDeconv.from_deconv(
-            torch.nn.ConvTranspose2d(6, 6, 4, stride=2, padding=1))
-
-
-@pytest.mark.parametrize('k', [3, 4])
+@pytest.mark.parametrize('channels_last', [False, True])
+@pytest.mark.parametrize('fusion', ['mul_add', 'mul'])
 @pytest.mark.parametrize('position', ['expanded', 'output'])
-def test_deploy_is_exact(assert_deploy_exact, k, position):
+@pytest.mark.parametrize('k', [2, 3, 4])
+def test_deploy_is_exact(assert_deploy_exact, k, position, fusion,
+                         channels_last):
     block = LightweightUpsampleBlock(
-        8, 12, 24, kernel_size=k, se_position=position)
-    fused = assert_deploy_exact(block, torch.randn(2, 8, 6, 5))
+        8, 12, 24, kernel_size=k, se_position=position, fusion=fusion)
+    x = torch.randn(2, 8, 6, 5)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    fused = assert_deploy_exact(block, x)
     assert isinstance(fused.upsample.conv, SubpixelDepthwiseDeconv)
 
 
-@pytest.mark.parametrize('channels_last', [False, True])
-@pytest.mark.parametrize('fusion', ['mul_add', 'mul'])
-def test_gated_project_equals_project_of_attended(channels_last, fusion):
-    block = LightweightUpsampleBlock(8, 12, 24, fusion=fusion).eval()
-    torch.nn.init.normal_(block.project.conv.weight)
-    x = torch.randn(3, 24, 6, 5)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
+def test_deploy_form_projects_the_quarter_size_phases():
+    """After switch_to_deploy the 1x1 projection (and everything after the
+    upsampling) sees the four (H, W) phases, not the (2H, 2W) map; only its
+    C_out-channel output is interleaved."""
+    block = LightweightUpsampleBlock(8, 12, 24).eval()
+    block.switch_to_deploy()
+    shapes = []
+    block.project.register_forward_hook(
+        lambda module, args, out: shapes.append(tuple(args[0].shape)))
     with torch.no_grad():
-        expected = block.project(block.attend(x))
-        # project_gated needs a bare conv: fold the project's BN
-        assert fold_bn_into(block.project.conv, block.project.norm)
-        block.project.with_norm = False
-        actual = block.project_gated(x, block.gate(x))
+        out = block(torch.randn(2, 8, 6, 5))
+    assert shapes == [(2, 24, 6, 5)] * 4
+    assert out.shape == (2, 12, 12, 10)
+
+
+def test_attention_of_phases_is_attention_of_the_map():
+    block = LightweightUpsampleBlock(8, 12, 24).eval()
+    phases = [torch.rand(2, 24, 3, 4) for _ in range(4)]
+    whole = interleave_phases(phases)
+    with torch.no_grad():
+        expected, = block.attend([whole])
+        actual = interleave_phases(block.attend(phases))
+        inplace = interleave_phases(
+            block.attend([p.clone() for p in phases], inplace=True))
     torch.testing.assert_close(actual, expected)
+    torch.testing.assert_close(inplace, expected)
+    assert not torch.equal(expected, whole)  # the gate is not 1
