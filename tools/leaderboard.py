@@ -228,21 +228,18 @@ def resolve(argument: str) -> Dict[str, Any]:
 def read_speed(paths: Sequence[str]) -> Dict[str, float]:
     """Median latency (ms) by config name, from benchmark_speed JSON files.
 
-    A config measured in several layouts of one file (``--layout both``)
-    keeps its fastest; one measured in several files keeps the last file's
-    value.
+    A file measured in several layouts (``--layout both``) counts with each
+    config's fastest (its ``fastest_layout`` rows); a config measured in
+    several files keeps the last file's value.
     """
     latency = {}
     for path in paths:
         try:
             with open(path) as file:
                 data = json.load(file)
-            in_file = {}
-            for entry in data['results']:
-                ms = float(entry['median_ms'])
-                in_file[entry['name']] = min(ms, in_file.get(entry['name'],
-                                                             ms))
-            latency.update(in_file)
+            rows = data.get('fastest_layout', data['results'])
+            for entry in rows:
+                latency[entry['name']] = float(entry['median_ms'])
         except (OSError, json.JSONDecodeError) as error:
             raise LeaderboardError(f'--speed {path}: cannot read: {error}')
         except (KeyError, TypeError, ValueError) as error:

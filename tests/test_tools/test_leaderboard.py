@@ -20,7 +20,9 @@ from elhrnet_mm.published import find_rows
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import benchmark_speed  # noqa: E402
 import leaderboard  # noqa: E402
 import tiny_run  # noqa: E402
 
@@ -57,8 +59,9 @@ def doc(tmp_path):
 
 
 def speed_file(path, **median_ms):
-    """A benchmark_speed.py --json file; a name given a list of medians is
-    measured in that many layouts (``--layout both``)."""
+    """A benchmark_speed.py --json file of one median per name, or of a
+    [NCHW, channels_last] pair per name (``--layout both``: then with the
+    tool's own ``fastest_layout`` rows, the first name the baseline)."""
     layouts = ('nchw', 'channels_last')
     results = [{
         'config': f'configs/x/{name}.py',
@@ -74,28 +77,33 @@ def speed_file(path, **median_ms):
     } for name, values in median_ms.items()
         for layout, ms in zip(layouts, values if isinstance(values, list)
                               else [values])]
-    path.write_text(
-        json.dumps({
-            'machine': {
-                'cpu': 'test',
-                'cores': 2,
-                'platform': 'linux',
-                'python': '3.11',
-                'torch': '2.13',
-                'onnxruntime': None
-            },
-            'settings': {
-                'batch': 1,
-                'threads': 1,
-                'device': 'cpu',
-                'backend': 'pytorch',
-                'fuse': True,
-                'warmup': 1,
-                'runs': 3
-            },
-            'baseline': 'configs/x/base.py',
-            'results': results
-        }))
+    report = {
+        'machine': {
+            'cpu': 'test',
+            'cores': 2,
+            'platform': 'linux',
+            'python': '3.11',
+            'torch': '2.13',
+            'onnxruntime': None
+        },
+        'settings': {
+            'batch': 1,
+            'threads': 1,
+            'device': 'cpu',
+            'backend': 'pytorch',
+            'fuse': True,
+            'layouts': sorted({r['layout'] for r in results}),
+            'allocator': 'system',
+            'warmup': 1,
+            'runs': 3
+        },
+        'baseline': results[0]['config'],
+        'results': results
+    }
+    if len(report['settings']['layouts']) > 1:
+        report['fastest_layout'] = benchmark_speed.fastest_layouts(
+            results, report['baseline'], batch=1)
+    path.write_text(json.dumps(report))
     return str(path)
 
 
@@ -234,7 +242,7 @@ def test_without_results_the_doc_holds_the_paper_rows():
 
 def test_read_speed_keeps_the_fastest_layout_and_the_last_file(tmp_path):
     first = speed_file(tmp_path / 'a.json', m=[30.0, 20.0], n=[5.0, 9.0],
-                       o=7.0)
+                       o=[7.0, 7.5])
     second = speed_file(tmp_path / 'b.json', o=[8.0, 6.5])
     assert leaderboard.read_speed([first]) == dict(m=20.0, n=5.0, o=7.0)
     assert leaderboard.read_speed([first, second]) == dict(m=20.0, n=5.0,

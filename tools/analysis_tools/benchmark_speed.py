@@ -9,10 +9,11 @@
 Every config (a path or ``mmpose::<path>``) and the baseline (default
 MMPose's HRNet-W32 256x192, always measured in the same run) is built first
 (:func:`~elhrnet_mm.deploy.build_deploy_model`: the inference
-network, BN statistics calibrated on rendered people, fused unless
-``--no-fuse``; for ``--backend onnxruntime`` also exported to ONNX and
-loaded in a session), in each memory layout of ``--layout`` (``both``: NCHW
-and channels_last, two models per config). Then every repetition runs each
+network, BN statistics calibrated on rendered people) once, then fused
+unless ``--no-fuse`` into a copy for each memory layout of ``--layout``
+(``both``: NCHW and channels_last, two models per config with the same
+weights); for ``--backend onnxruntime`` also exported to ONNX and loaded in
+a session. Then every repetition runs each
 model once, round robin with a rotating start, with the garbage collector
 run between calls and disabled during them; one thread setting for all
 (``--threads``, for PyTorch and ONNX Runtime). The first ``--warmup``
@@ -26,6 +27,7 @@ caching allocator would. The input is each config codec's ``input_size``
 unless ``--input-shape`` sets one for all. See docs/deployment.md.
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -39,6 +41,7 @@ from tqdm import tqdm
 from elhrnet_mm.deploy.config_source import load_config
 from elhrnet_mm.deploy.cpu_allocator import (AllocatorError,
                                              retain_freed_memory)
+from elhrnet_mm.deploy.fuse import fuse_for_inference
 from elhrnet_mm.deploy.inference_model import build_deploy_model
 from elhrnet_mm.utils.input_size import input_hw_of
 from elhrnet_mm.deploy.latency import (Runner, describe_machine,
@@ -152,11 +155,12 @@ def measured_configs(args: argparse.Namespace) -> List[str]:
     return configs
 
 
-def build_runner(config: str, layout: str, args: argparse.Namespace,
-                 parser: argparse.ArgumentParser,
-                 work_dir: str) -> Tuple[Runner, List[int]]:
-    """The model of ``config`` in ``layout`` ready to time, and its input
-    shape."""
+def build_runners(config: str, layouts: Sequence[str],
+                  args: argparse.Namespace, parser: argparse.ArgumentParser,
+                  work_dir: str) -> Tuple[List[Runner], List[int]]:
+    """The model of ``config`` ready to time in each of ``layouts`` (one
+    network, BN calibrated once, fused into a copy per layout), and its
+    input shape."""
     try:
         cfg = load_config(config)
     except FileNotFoundError as error:
@@ -166,26 +170,32 @@ def build_runner(config: str, layout: str, args: argparse.Namespace,
         parser.error(f'{config} has no codec input_size; pass '
                      '--input-shape H W')
     shape = [args.batch, 3, *input_hw]
+    inputs = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     torch.manual_seed(0)
+    models = []
     try:
-        model = build_deploy_model(
-            cfg,
-            input_hw,
-            fuse=not args.no_fuse,
-            channels_last=layout == 'channels_last')
-        with torch.inference_mode():
-            model(torch.zeros(shape))
+        network = build_deploy_model(cfg, input_hw, fuse=False)
+        for layout in layouts:
+            model = network if args.no_fuse else fuse_for_inference(
+                copy.deepcopy(network),
+                channels_last=layout == 'channels_last')
+            with torch.inference_mode():
+                model(torch.zeros(shape))
+            models.append(model)
     except (ValueError, RuntimeError) as error:
         parser.error(f'{config} does not run at input {input_hw[0]}x'
                      f'{input_hw[1]} (--input-shape H W): {error}')
-    inputs = torch.randn(shape, generator=torch.Generator().manual_seed(0))
-    if args.backend == 'onnxruntime':
-        path = osp.join(work_dir, f'{len(os.listdir(work_dir))}.onnx')
-        export_onnx(model, path, shape)
-        session = create_session(path, args.threads, args.device)
-        return ort_runner(session, inputs.numpy()), shape
-    model.to(args.device)
-    return pytorch_runner(model, inputs.to(args.device)), shape
+    runners = []
+    for model in models:
+        if args.backend == 'onnxruntime':
+            path = osp.join(work_dir, f'{len(os.listdir(work_dir))}.onnx')
+            export_onnx(model, path, shape)
+            session = create_session(path, args.threads, args.device)
+            runners.append(ort_runner(session, inputs.numpy()))
+        else:
+            model.to(args.device)
+            runners.append(pytorch_runner(model, inputs.to(args.device)))
+    return runners, shape
 
 
 def benchmark(args: argparse.Namespace,
@@ -202,11 +212,11 @@ def benchmark(args: argparse.Namespace,
     models = [(c, layout) for c in configs for layout in layouts]
     runners, shapes = [], []
     with tempfile.TemporaryDirectory(prefix='benchmark_speed_') as work_dir:
-        for config, layout in tqdm(models, desc='build', file=sys.stderr):
-            runner, shape = build_runner(config, layout, args, parser,
-                                         work_dir)
-            runners.append(runner)
-            shapes.append(shape)
+        for config in tqdm(configs, desc='build', file=sys.stderr):
+            config_runners, shape = build_runners(config, layouts, args,
+                                                  parser, work_dir)
+            runners += config_runners
+            shapes += [shape] * len(layouts)
         with tqdm(total=(args.warmup + args.runs) * len(runners),
                   desc='time', file=sys.stderr) as bar:
             times = interleaved_latency_ms(runners, args.warmup, args.runs,

@@ -92,9 +92,9 @@ class SubpixelDepthwiseDeconv(nn.Module):
         self.bias = None if bias is None else nn.Parameter(bias.clone())
         left, right, top, bottom = padding
         # symmetric padding is the convs' own (no padded copy of the input)
-        self.conv_padding = (top, left) if (left, top) == (right, bottom) \
-            else (0, 0)
-        self.pad = None if (left, top) == (right, bottom) else tuple(padding)
+        symmetric = (left, top) == (right, bottom)
+        self.conv_padding = (top, left) if symmetric else (0, 0)
+        self.pad = None if symmetric else tuple(padding)
 
     @staticmethod
     def _phase_taps(kernel: int, padding: int) -> List[List[Tuple[int, int]]]:
