@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from elhrnet_mm.published import config_stem
+from elhrnet_mm.analysis.published import config_stem
 from elhrnet_mm.zoo import shipped_configs
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

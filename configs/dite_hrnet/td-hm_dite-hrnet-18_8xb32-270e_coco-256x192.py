@@ -5,10 +5,14 @@
 # 270 epochs, flip, half-body (prob 0.3), rotation factor 30, scale factor
 # 0.25, sigma 2, person detections with 56.4 AP for validation.
 # The data settings are MMPose's Lite-HRNet-18 config.
-_base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/' \
-    'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py'
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py',
+    '../_base_/default_runtime.py'
+]
 
-custom_imports = dict(imports=['elhrnet_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=_base_.atomic_checkpoint_hook)
+custom_hooks = _base_.custom_hooks + _base_.elhrnet_custom_hooks
 
 train_cfg = dict(max_epochs=270, val_interval=10)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))

@@ -3,4 +3,9 @@
 # Training as EDite-HRNet-S.
 _base_ = './td-hm_edite-hrnet-s_1xb32-270e_coco-256x192.py'
 
-model = dict(backbone=dict(edmc=False))
+model = dict(
+    backbone=dict(
+        stage_block=dict(
+            _delete_=True,
+            type='DMCBlock',
+            conv_bn_cfg=dict(type='EnhancedConvBN'))))

@@ -6,5 +6,9 @@ _base_ = '../dite_hrnet/td-hm_dite-hrnet-18_8xb32-260e_mpii-256x256.py'
 auto_scale_lr = dict(base_batch_size=32)
 model = dict(
     backbone=dict(
-        type='EDiteHRNet', enhanced_convbn=True, edmc=True,
-        mix_groups=None))
+        type='EDiteHRNet',
+        stem_block=dict(type='EDGCBlock'),
+        stage_block=dict(
+            type='EDMCBlock',
+            mix_groups=None,  # S: depth-wise Mix
+            conv_bn_cfg=dict(type='EnhancedConvBN'))))

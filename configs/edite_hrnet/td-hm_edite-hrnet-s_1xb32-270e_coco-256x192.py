@@ -11,5 +11,9 @@ _base_ = '../dite_hrnet/td-hm_dite-hrnet-18_8xb32-270e_coco-256x192.py'
 auto_scale_lr = dict(base_batch_size=32)  # lr 2e-3 at batch 32 (1 GPU)
 model = dict(
     backbone=dict(
-        type='EDiteHRNet', enhanced_convbn=True, edmc=True,
-        mix_groups=None))  # S: depth-wise Mix
+        type='EDiteHRNet',
+        stem_block=dict(type='EDGCBlock'),
+        stage_block=dict(
+            type='EDMCBlock',
+            mix_groups=None,  # S: depth-wise Mix
+            conv_bn_cfg=dict(type='EnhancedConvBN'))))

@@ -4,5 +4,9 @@ _base_ = './td-hm_dite-hrnet-18_1xb32-270e_crowdpose-256x192.py'
 
 model = dict(
     backbone=dict(
-        type='EDiteHRNet', enhanced_convbn=True, edmc=True,
-        mix_groups=None))
+        type='EDiteHRNet',
+        stem_block=dict(type='EDGCBlock'),
+        stage_block=dict(
+            type='EDMCBlock',
+            mix_groups=None,  # S: depth-wise Mix
+            conv_bn_cfg=dict(type='EnhancedConvBN'))))

@@ -2,10 +2,14 @@
 # MMPose's own HRNet-W32 config with the LA-Basicblock backbone and the
 # paper's training: Adam lr 1e-3, batch 16, 300 epochs, lr x0.1 at
 # 120/170/200/260, rotation +-45 deg, scale 0.65-1.35, flip, MSE, sigma 2.
-_base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/' \
-    'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+    '../_base_/default_runtime.py'
+]
 
-custom_imports = dict(imports=['elhrnet_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=_base_.atomic_checkpoint_hook)
+custom_hooks = _base_.custom_hooks + _base_.elhrnet_custom_hooks
 
 train_cfg = dict(max_epochs=300, val_interval=10)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))

@@ -7,10 +7,14 @@
 # 0.65-1.35, flip, half-body. The learning rate value is not in our copy of
 # the paper: 1e-3 (SimpleBaseline's) is our choice, see
 # docs/mobileposenet.md.
-_base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/' \
-    'td-hm_mobilenetv2_8xb64-210e_coco-256x192.py'
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_mobilenetv2_8xb64-210e_coco-256x192.py',
+    '../_base_/default_runtime.py'
+]
 
-custom_imports = dict(imports=['elhrnet_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=_base_.atomic_checkpoint_hook)
+custom_hooks = _base_.custom_hooks + _base_.elhrnet_custom_hooks
 
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
 auto_scale_lr = dict(base_batch_size=32)
@@ -55,3 +59,11 @@ train_pipeline = [
     dict(type='PackPoseInputs')
 ]
 train_dataloader = dict(batch_size=32, dataset=dict(pipeline=train_pipeline))
+
+# The paper's model ends with its parallel OKS-NMS (Sec. 3.3, Algorithm 1):
+# COCO evaluation rescores every image's poses with it (gaussian decay,
+# sigma 2; ParallelNMSCocoMetric keeps CocoMetric's ann_file and scoring).
+# MMPose's greedy OKS-NMS instead: --cfg-options
+# val_evaluator.nms_mode=oks_nms test_evaluator.nms_mode=oks_nms
+val_evaluator = dict(type='ParallelNMSCocoMetric', nms_mode='parallel_oks')
+test_evaluator = val_evaluator

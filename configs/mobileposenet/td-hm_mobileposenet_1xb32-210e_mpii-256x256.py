@@ -7,10 +7,14 @@
 # 0.65-1.35, flip (half-body only on COCO, Sec. 4.2). The learning rate
 # value is not in our copy of the paper: 1e-3 (SimpleBaseline's) is our
 # choice, see docs/mobileposenet.md.
-_base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/mpii/' \
-    'td-hm_mobilenetv2_8xb64-210e_mpii-256x256.py'
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/mpii/'
+    'td-hm_mobilenetv2_8xb64-210e_mpii-256x256.py',
+    '../_base_/default_runtime.py'
+]
 
-custom_imports = dict(imports=['elhrnet_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=_base_.atomic_checkpoint_hook)
+custom_hooks = _base_.custom_hooks + _base_.elhrnet_custom_hooks
 
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
 auto_scale_lr = dict(base_batch_size=32)

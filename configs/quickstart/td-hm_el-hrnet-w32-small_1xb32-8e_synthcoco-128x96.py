@@ -5,9 +5,7 @@
 # budget the network is shallower than the paper's EL-HRNet-W32 (one module
 # of two blocks per stage instead of 1/4/3 modules of four) and the input is
 # 128x96; blocks, widths and fusion are the paper's.
-_base_ = 'mmpose::_base_/default_runtime.py'
-
-custom_imports = dict(imports=['elhrnet_mm'], allow_failed_imports=False)
+_base_ = ['mmpose::_base_/default_runtime.py', '../_base_/default_runtime.py']
 
 # top-down data (MMPose's inferencers read these top-level keys)
 dataset_type = 'SyntheticCocoDataset'
@@ -28,7 +26,12 @@ param_scheduler = [
 randomness = dict(seed=0)
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(interval=8, save_best='coco/AP', rule='greater'))
+    checkpoint=dict(
+        **_base_.atomic_checkpoint_hook,
+        interval=8,
+        save_best='coco/AP',
+        rule='greater'))
+custom_hooks = _base_.custom_hooks + _base_.elhrnet_custom_hooks
 
 codec = dict(
     type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)

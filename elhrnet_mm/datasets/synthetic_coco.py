@@ -16,6 +16,11 @@ Public API:
 * :func:`synthetic_coco_root` gives the default cache root.
 * :class:`SyntheticCocoDataset` is MMPose's ``CocoDataset`` that generates its
   data on construction when needed; registered in ``mmpose.registry.DATASETS``.
+* ``keypoint_subset`` (names of COCO keypoints, in the order to keep) makes a
+  dataset with K < 17 keypoints, a stand-in for a user's own keypoint set;
+  :func:`keypoint_subset_metainfo` gives its MMPose dataset metainfo (the
+  generator also writes it to ``root/dataset_info.py`` for configs'
+  ``metainfo=dict(from_file=...)``). See docs/custom_dataset.md.
 
 On-disk layout (``root`` = a dataset root)::
 
@@ -31,6 +36,7 @@ The drawing of one image lives in :mod:`.mannequin_renderer`; see
 import json
 import os
 import os.path as osp
+import pprint
 import shutil
 import socket
 import tempfile
@@ -46,7 +52,8 @@ from .mannequin_renderer import (COCO_KEYPOINT_NAMES, COCO_SKELETON,
 
 __all__ = [
     'COCO_KEYPOINT_NAMES', 'COCO_SKELETON', 'SyntheticCocoDataset',
-    'ensure_synthetic_coco', 'generate_synthetic_coco', 'synthetic_coco_root'
+    'ensure_synthetic_coco', 'generate_synthetic_coco',
+    'keypoint_subset_metainfo', 'synthetic_coco_root'
 ]
 
 #: Bumped whenever the rendering changes; part of the default cache name.
@@ -63,12 +70,17 @@ _IMAGE_SIDE_RANGE = (64, 4096)
 _MAX_PEOPLE_RANGE = (1, 8)
 _JPEG_QUALITY = 92
 _META_FILE = 'meta.json'
+#: Dataset metainfo file written for a keypoint subset.
+DATASET_INFO_FILE = 'dataset_info.py'
+#: MMPose's COCO metainfo, relative to its package data (``.mim``).
+_MMPOSE_COCO_INFO = osp.join('configs', '_base_', 'datasets', 'coco.py')
 
 # --------------------------------------------------------------------------
 # Dataset files
 # --------------------------------------------------------------------------
 def _check_params(num_train_images: int, num_val_images: int, seed: int,
-                  image_size: Sequence[int], max_people: int) -> dict:
+                  image_size: Sequence[int], max_people: int,
+                  keypoint_subset: Optional[Sequence[str]] = None) -> dict:
     """Validate generation parameters; return them as a JSON-able dict.
 
     Raises:
@@ -94,22 +106,84 @@ def _check_params(num_train_images: int, num_val_images: int, seed: int,
     if not is_int(max_people) or not lo <= max_people <= hi:
         raise ValueError(f'max_people must be an int in [{lo}, {hi}], '
                          f'got {max_people!r}')
-    return dict(version=GENERATOR_VERSION,
-                num_train_images=int(num_train_images),
-                num_val_images=int(num_val_images), seed=int(seed),
-                image_size=[int(image_size[0]), int(image_size[1])],
-                max_people=int(max_people))
+    params = dict(version=GENERATOR_VERSION,
+                  num_train_images=int(num_train_images),
+                  num_val_images=int(num_val_images), seed=int(seed),
+                  image_size=[int(image_size[0]), int(image_size[1])],
+                  max_people=int(max_people))
+    if keypoint_subset is not None:
+        _subset_indices(keypoint_subset)  # checks the names
+        params['keypoint_subset'] = [str(name) for name in keypoint_subset]
+    return params
 
 
-def _categories() -> List[dict]:
-    """COCO's ``categories`` entry for people."""
+def _subset_indices(names: Sequence[str]) -> List[int]:
+    """0-based COCO indices of keypoint ``names``; ValueError naming the
+    bad name and the allowed ones."""
+    if (isinstance(names, str) or not isinstance(names, (list, tuple))
+            or not names):
+        raise ValueError('keypoint_subset must be a non-empty list of COCO '
+                         f'keypoint names, got {names!r}')
+    for name in names:
+        if name not in COCO_KEYPOINT_NAMES:
+            raise ValueError(f'keypoint_subset: {name!r} is not a COCO '
+                             f'keypoint; allowed: {list(COCO_KEYPOINT_NAMES)}')
+    if len(set(names)) != len(names):
+        raise ValueError(f'keypoint_subset has repeated names: {names!r}')
+    return [COCO_KEYPOINT_NAMES.index(name) for name in names]
+
+
+def _subset_skeleton(indices: Sequence[int]) -> List[List[int]]:
+    """COCO's links between kept keypoints, as 1-based new indices."""
+    new = {old + 1: i + 1 for i, old in enumerate(indices)}
+    return [[new[a], new[b]] for a, b in COCO_SKELETON
+            if a in new and b in new]
+
+
+def keypoint_subset_metainfo(names: Sequence[str]) -> dict:
+    """MMPose dataset metainfo (the ``dataset_info`` dict of its
+    ``configs/_base_/datasets/*.py``) of a subset of COCO's keypoints:
+    names, colours, types, flip partners (none when the partner is not
+    kept), skeleton links between kept keypoints, joint weights and OKS
+    sigmas, all taken from MMPose's COCO metainfo."""
+    import mmpose
+    from mmengine.config import Config
+    indices = _subset_indices(names)
+    coco = Config.fromfile(osp.join(osp.dirname(mmpose.__file__), '.mim',
+                                    _MMPOSE_COCO_INFO)).dataset_info
+    keypoint_info = {}
+    for new_id, old_id in enumerate(indices):
+        info = dict(coco['keypoint_info'][old_id])
+        keypoint_info[new_id] = dict(
+            name=info['name'], id=new_id, color=list(info['color']),
+            type=info['type'],
+            swap=info['swap'] if info['swap'] in names else '')
+    kept = set(names)
+    skeleton_info = {}
+    for link in coco['skeleton_info'].values():
+        a, b = link['link']
+        if a in kept and b in kept:
+            skeleton_info[len(skeleton_info)] = dict(
+                link=(a, b), id=len(skeleton_info), color=list(link['color']))
+    return dict(
+        dataset_name=f'synthetic_coco_{len(indices)}kpt',
+        paper_info=dict(coco['paper_info']),
+        keypoint_info=keypoint_info,
+        skeleton_info=skeleton_info,
+        joint_weights=[coco['joint_weights'][i] for i in indices],
+        sigmas=[coco['sigmas'][i] for i in indices])
+
+
+def _categories(indices: Sequence[int]) -> List[dict]:
+    """COCO's ``categories`` entry for people with the kept keypoints."""
     return [dict(supercategory='person', id=1, name='person',
-                 keypoints=list(COCO_KEYPOINT_NAMES),
-                 skeleton=[list(link) for link in COCO_SKELETON])]
+                 keypoints=[COCO_KEYPOINT_NAMES[i] for i in indices],
+                 skeleton=_subset_skeleton(indices))]
 
 
 def _generate_split(root: str, split: str, num_images: int, seed: int,
-                    width: int, height: int, max_people: int) -> dict:
+                    width: int, height: int, max_people: int,
+                    indices: Sequence[int]) -> dict:
     """Render one split's images into ``root/images/<split>/`` and return its
     COCO annotation dict."""
     image_dir = osp.join(root, 'images', split)
@@ -130,7 +204,7 @@ def _generate_split(root: str, split: str, num_images: int, seed: int,
         images.append(dict(id=image_id, file_name=file_name, width=width,
                            height=height))
         for person in people:
-            kpts = np.round(person['keypoints'], 2)
+            kpts = np.round(person['keypoints'][list(indices)], 2)
             bbox = np.round(person['bbox'], 2)
             annotations.append(dict(
                 id=len(annotations) + 1, image_id=image_id, category_id=1,
@@ -143,7 +217,7 @@ def _generate_split(root: str, split: str, num_images: int, seed: int,
         info=dict(description='elhrnet_mm synthetic person keypoints '
                   f'({split})', version=str(GENERATOR_VERSION)),
         licenses=[], images=images, annotations=annotations,
-        categories=_categories())
+        categories=_categories(indices))
 
 
 def generate_synthetic_coco(
@@ -152,7 +226,8 @@ def generate_synthetic_coco(
         num_val_images: int = DEFAULT_NUM_VAL_IMAGES,
         seed: int = DEFAULT_SEED,
         image_size: Sequence[int] = DEFAULT_IMAGE_SIZE,
-        max_people: int = DEFAULT_MAX_PEOPLE) -> dict:
+        max_people: int = DEFAULT_MAX_PEOPLE,
+        keypoint_subset: Optional[Sequence[str]] = None) -> dict:
     """Render a synthetic COCO person-keypoint dataset into ``root``.
 
     Writes ``images/{train,val}/XXXXXXXX.jpg`` (8-digit image id, ids start at
@@ -172,6 +247,10 @@ def generate_synthetic_coco(
         max_people: People per image are drawn uniformly from
             ``1..max_people`` (fewer if they cannot be placed without heavy
             overlap), in [1, 8].
+        keypoint_subset: Names of the COCO keypoints to annotate, in their
+            new order (default: all 17); the images are the same. With a
+            subset, ``root/dataset_info.py`` holds its MMPose metainfo
+            (:func:`keypoint_subset_metainfo`).
 
     Returns:
         The content of ``meta.json``: the parameters plus the number of
@@ -182,13 +261,20 @@ def generate_synthetic_coco(
         ValueError: if a parameter is out of range.
     """
     meta = _check_params(num_train_images, num_val_images, seed, image_size,
-                         max_people)
+                         max_people, keypoint_subset)
     width, height = meta['image_size']
+    indices = (_subset_indices(keypoint_subset) if keypoint_subset
+               is not None else list(range(len(COCO_KEYPOINT_NAMES))))
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    if keypoint_subset is not None:
+        with open(osp.join(root, DATASET_INFO_FILE), 'w') as f:
+            f.write('dataset_info = ' + pprint.pformat(
+                keypoint_subset_metainfo(keypoint_subset), sort_dicts=False)
+                    + '\n')
     for split, count in (('train', meta['num_train_images']),
                          ('val', meta['num_val_images'])):
         coco = _generate_split(root, split, count, meta['seed'], width,
-                               height, meta['max_people'])
+                               height, meta['max_people'], indices)
         meta[f'num_{split}_instances'] = len(coco['annotations'])
         with open(osp.join(root, 'annotations',
                            f'person_keypoints_{split}.json'), 'w') as f:
@@ -251,7 +337,8 @@ def ensure_synthetic_coco(
         num_val_images: int = DEFAULT_NUM_VAL_IMAGES,
         seed: int = DEFAULT_SEED,
         image_size: Sequence[int] = DEFAULT_IMAGE_SIZE,
-        max_people: int = DEFAULT_MAX_PEOPLE) -> str:
+        max_people: int = DEFAULT_MAX_PEOPLE,
+        keypoint_subset: Optional[Sequence[str]] = None) -> str:
     """Make sure ``data_root`` holds the synthetic dataset with these
     parameters, generating it if needed, and return its absolute path.
 
@@ -264,8 +351,8 @@ def ensure_synthetic_coco(
         data_root: Dataset root; ``None`` means :func:`synthetic_coco_root`.
             ``~`` is expanded. It must not exist, be empty, or hold a
             dataset generated by this module.
-        num_train_images, num_val_images, seed, image_size, max_people: see
-            :func:`generate_synthetic_coco`.
+        num_train_images, num_val_images, seed, image_size, max_people,
+            keypoint_subset: see :func:`generate_synthetic_coco`.
 
     Returns:
         The absolute dataset root.
@@ -276,7 +363,7 @@ def ensure_synthetic_coco(
             non-empty directory without one.
     """
     params = _check_params(num_train_images, num_val_images, seed,
-                           image_size, max_people)
+                           image_size, max_people, keypoint_subset)
     root = osp.abspath(osp.expanduser(data_root or synthetic_coco_root()))
     meta = _read_meta(root)
     if meta is None:
@@ -306,8 +393,8 @@ def ensure_synthetic_coco(
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         meta = _read_meta(root)
-    found = {k: meta.get(k) for k in params}
-    if found != params:
+    found = {k: meta.get(k) for k in set(params) | {'keypoint_subset'}}
+    if found != dict(params, keypoint_subset=params.get('keypoint_subset')):
         raise ValueError(
             f'data_root {root!r} holds a synthetic dataset generated with '
             f'{found}, but {params} was requested; pass another data_root '
@@ -332,8 +419,11 @@ class SyntheticCocoDataset(CocoDataset):
         data_root: Dataset root; ``None`` means :func:`synthetic_coco_root`.
         data_prefix: Image folder, e.g. ``dict(img='images/val/')``.
             Default: the training images.
-        num_train_images, num_val_images, seed, image_size, max_people:
-            Generation parameters, see :func:`generate_synthetic_coco`.
+        num_train_images, num_val_images, seed, image_size, max_people,
+            keypoint_subset: Generation parameters, see
+            :func:`generate_synthetic_coco` (with a keypoint subset, pass
+            its metainfo too: ``metainfo=dict(from_file=<data_root>/
+            dataset_info.py)``).
         **kwargs: Any other ``CocoDataset`` argument (``data_mode``,
             ``pipeline``, ``test_mode``, ...).
     """
@@ -347,12 +437,14 @@ class SyntheticCocoDataset(CocoDataset):
                  seed: int = DEFAULT_SEED,
                  image_size: Sequence[int] = DEFAULT_IMAGE_SIZE,
                  max_people: int = DEFAULT_MAX_PEOPLE,
+                 keypoint_subset: Optional[Sequence[str]] = None,
                  **kwargs) -> None:
         root = osp.abspath(osp.expanduser(data_root or synthetic_coco_root()))
         if (not osp.isfile(osp.join(root, ann_file))
                 or _read_meta(root) is not None):
             ensure_synthetic_coco(root, num_train_images, num_val_images,
-                                  seed, image_size, max_people)
+                                  seed, image_size, max_people,
+                                  keypoint_subset)
         if data_prefix is None:
             data_prefix = dict(img='images/train/')
         super().__init__(ann_file=ann_file, data_root=root,

@@ -4,131 +4,57 @@
 rewrites that compute the same function (up to float rounding):
 
 1. **BatchNorm folding.** An eval-mode BN is the per-channel affine map
-   ``y = scale * x + shift`` (:func:`bn_scale_shift`). It is folded into the
-   layer that produces its input wherever that layer is known to feed it
-   directly: adjacent children of an ``nn.Sequential`` (whose child order
-   is its execution order), mmcv's ``ConvModule`` (conv then norm), and
-   MMPose's ``BasicBlock``/``Bottleneck`` (``convK`` feeds ``normK``).
-   Producers are plain ``nn.Conv2d``/``nn.ConvTranspose2d`` (their weights
-   and bias absorb the affine map, :func:`fold_affine`) and every module
-   with a ``fold_affine(scale, shift)`` method (our blocks whose output is a
-   per-channel linear function of their parameters, e.g. the dynamic-kernel
-   bank of ``KernelAggregation`` or ``GhostModuleV2``). mmcv's
-   ``fuse_conv_bn`` is not used: it pairs a BN with the last ``Conv2d``
-   *registered* before it, which is wrong for blocks whose registration
-   order is not their data flow (``GlobalContextModeling``'s mask conv and
-   output norm, a conv subclass with its own forward) and crashes on
-   transposed convs.
-2. **Blocks' own rewrites.** Every module's ``switch_to_deploy()`` (BNs
-   that follow a concatenation, a gate or a sum, the MobilePoseNet
-   transposed conv, ...; see the blocks).
+   ``y = scale * x + shift``. It is folded into the layer that produces its
+   input wherever that layer is known to feed it directly: adjacent
+   children of an ``nn.Sequential`` (whose child order is its execution
+   order), mmcv's ``ConvModule`` (conv then norm), and MMPose's
+   ``BasicBlock``/``Bottleneck`` (``convK`` feeds ``normK``), with the
+   primitives of :mod:`elhrnet_mm.models.utils.bn_folding`. Producers are
+   plain ``nn.Conv2d``/``nn.ConvTranspose2d`` (their weights and bias
+   absorb the affine map) and every module with a ``fold_affine(scale,
+   shift)`` method (our blocks whose output is a per-channel linear
+   function of their parameters, e.g. the dynamic-kernel bank of
+   ``KernelAggregation`` or ``GhostModuleV2``), which returns the module
+   to put in the producer's place. mmcv's ``fuse_conv_bn`` is not used: it
+   pairs a BN with the last ``Conv2d`` *registered* before it, which is
+   wrong for blocks whose registration order is not their data flow
+   (``GlobalContextModeling``'s mask conv and output norm, a conv subclass
+   with its own forward) and crashes on transposed convs.
+2. **Blocks' own rewrites** (:func:`switch_to_deploy`). Every module's
+   ``switch_to_deploy()`` (BNs that follow a concatenation, a gate or a
+   sum, the MobilePoseNet transposed conv, ...; see the blocks) returns its
+   deploy form, a replacement module put in its parent's slot, or None
+   when it only replaced its own children.
 3. **Identity removal and fast upsampling.** Folded BNs are removed from
    Sequentials (an ``nn.Identity`` elsewhere); ``nn.Upsample(nearest,
-   integer factor)`` becomes :class:`~elhrnet_mm.models.blocks.
+   integer factor)`` becomes :class:`~elhrnet_mm.deploy.
    nearest_upsample.NearestUpsample` (same values, several times faster on
    the CPU); grouped convs with one output per group become a depthwise
-   conv and a sum (:class:`~elhrnet_mm.models.blocks.
-   grouped_conv_as_depthwise.GroupedConvAsDepthwise`, optional).
-4. Optionally ``channels_last`` weights and input (measured in
+   conv and a sum (:class:`~elhrnet_mm.deploy.grouped_conv_as_depthwise.
+   GroupedConvAsDepthwise`, optional).
+4. **Graph-runtime forms** (:func:`~.rewrites.apply_graph_rewrites`):
+   replacements whose exported graph ONNX Runtime / OpenVINO run faster
+   (eager forward unchanged; measured in docs/speed.md).
+5. Optionally ``channels_last`` weights and input (measured in
    docs/speed.md; off by default).
 """
-from typing import Iterator, Optional, Tuple
+from typing import Dict, Iterator, Tuple
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmcv.cnn.bricks import wrappers
 from mmpose.models.backbones import HRNet
 from mmpose.models.backbones.resnet import BasicBlock, Bottleneck
 
-from ..models.blocks.grouped_conv_as_depthwise import GroupedConvAsDepthwise
-from ..models.blocks.nearest_upsample import NearestUpsample
+from ..models.utils.bn_folding import fold_bn_into
+from .grouped_conv_as_depthwise import GroupedConvAsDepthwise
+from .nearest_upsample import NearestUpsample
+from .rewrites import apply_graph_rewrites
 
-#: ``forward`` implementations that compute the plain convolution with the
-#: module's ``weight`` and ``bias`` (subclasses that override ``forward``
-#: otherwise must provide ``fold_affine`` themselves).
-_PLAIN_CONV_FORWARDS = {
-    nn.Conv2d.forward, nn.ConvTranspose2d.forward, wrappers.Conv2d.forward,
-    wrappers.ConvTranspose2d.forward
-}
 #: (conv, norm) attribute pairs of MMPose's ResNet blocks (HRNet uses them)
 #: and of HRNet's stem, whose forward runs ``convK`` then ``normK``.
 _RESNET_BLOCK_PAIRS = (('conv1', 'norm1_name'), ('conv2', 'norm2_name'),
                        ('conv3', 'norm3_name'))
-
-
-def bn_scale_shift(bn: nn.modules.batchnorm._BatchNorm
-                   ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The eval-mode BN as ``y = scale * x + shift``, each of shape (C, )."""
-    std = torch.sqrt(bn.running_var + bn.eps)
-    weight = bn.weight if bn.affine else torch.ones_like(std)
-    bias = bn.bias if bn.affine else torch.zeros_like(std)
-    scale = weight / std
-    return scale.detach(), (bias - bn.running_mean * scale).detach()
-
-
-def _is_eval_bn(module: nn.Module) -> bool:
-    return (isinstance(module, nn.modules.batchnorm._BatchNorm)
-            and not module.training and module.track_running_stats
-            and module.running_var is not None)
-
-
-def can_fold_affine(module: Optional[nn.Module]) -> bool:
-    """Whether :func:`fold_affine` can absorb an affine map after
-    ``module``."""
-    if module is None:
-        return False
-    if callable(getattr(module, 'fold_affine', None)):
-        return True
-    return (isinstance(module, (nn.Conv2d, nn.ConvTranspose2d))
-            and type(module).forward in _PLAIN_CONV_FORWARDS)
-
-
-@torch.no_grad()
-def fold_affine(module: nn.Module, scale: torch.Tensor,
-                shift: torch.Tensor) -> None:
-    """Make ``module(x)`` compute ``scale * module(x) + shift`` (per output
-    channel), in place.
-
-    Args:
-        module: a plain ``nn.Conv2d`` / ``nn.ConvTranspose2d`` (weights and
-            bias absorb the map) or a module with its own
-            ``fold_affine(scale, shift)``.
-        scale, shift (Tensor): shape (C_out, ).
-    """
-    own = getattr(module, 'fold_affine', None)
-    if callable(own):
-        own(scale, shift)
-        return
-    if not can_fold_affine(module):
-        raise TypeError(f'cannot fold an affine map into {type(module)}')
-    weight = module.weight
-    if isinstance(module, nn.ConvTranspose2d):
-        # (C_in, C_out / groups, kh, kw): output channel g * C_out/g + j
-        g = module.groups
-        view = weight.view(g, weight.shape[0] // g, weight.shape[1],
-                           *weight.shape[2:])
-        view.mul_(scale.view(g, 1, -1, *([1] * (weight.dim() - 2))))
-    else:
-        weight.mul_(scale.view(-1, *([1] * (weight.dim() - 1))))
-    if module.bias is None:
-        module.bias = nn.Parameter(shift.clone())
-    else:
-        module.bias.mul_(scale).add_(shift)
-
-
-def _fold_bn(producer: nn.Module, bn: nn.Module) -> None:
-    fold_affine(producer, *bn_scale_shift(bn))
-
-
-def fold_bn_into(producer: nn.Module, bn: Optional[nn.Module]) -> bool:
-    """Fold ``bn`` into ``producer`` (whose output it normalises) if ``bn``
-    is an eval-mode BN and ``producer`` can absorb it; returns whether it
-    did. The caller removes ``bn`` from the data flow."""
-    if not (_is_eval_bn(bn) and can_fold_affine(producer)):
-        return False
-    _fold_bn(producer, bn)
-    return True
 
 
 def _fold_sequential(seq: nn.Sequential) -> int:
@@ -136,10 +62,9 @@ def _fold_sequential(seq: nn.Sequential) -> int:
     folded = 0
     names = list(seq._modules)
     for prev, name in zip(names, names[1:]):
-        bn = seq._modules[name]
-        producer = seq._modules[prev]
-        if _is_eval_bn(bn) and can_fold_affine(producer):
-            _fold_bn(producer, bn)
+        folded_producer = fold_bn_into(seq._modules[prev], seq._modules[name])
+        if folded_producer is not None:
+            seq._modules[prev] = folded_producer
             seq._modules[name] = nn.Identity()
             folded += 1
     for name in names:
@@ -150,11 +75,13 @@ def _fold_sequential(seq: nn.Sequential) -> int:
 
 def _fold_conv_module(module: ConvModule) -> int:
     order = tuple(module.order)
-    if not (module.with_norm and _is_eval_bn(module.norm)
-            and order.index('norm') == order.index('conv') + 1
-            and can_fold_affine(module.conv)):
+    if not (module.with_norm
+            and order.index('norm') == order.index('conv') + 1):
         return 0
-    _fold_bn(module.conv, module.norm)
+    conv = fold_bn_into(module.conv, module.norm)
+    if conv is None:
+        return 0
+    module.conv = conv
     module.with_norm = False
     setattr(module, module.norm_name, nn.Identity())
     return 1
@@ -166,8 +93,9 @@ def _fold_resnet_block(block: nn.Module) -> int:
         norm_name = getattr(block, norm_attr, None)
         conv = getattr(block, conv_name, None)
         bn = getattr(block, norm_name, None) if norm_name else None
-        if _is_eval_bn(bn) and can_fold_affine(conv):
-            _fold_bn(conv, bn)
+        conv = fold_bn_into(conv, bn)
+        if conv is not None:
+            setattr(block, conv_name, conv)
             setattr(block, norm_name, nn.Identity())
             folded += 1
     return folded
@@ -186,6 +114,53 @@ def fold_batch_norms(model: nn.Module) -> int:
               and type(module).forward is nn.Sequential.forward):
             folded += _fold_sequential(module)
     return folded
+
+
+def _switched(module: nn.Module) -> nn.Module:
+    """``module``'s deploy form: its ``switch_to_deploy()`` result if that
+    is a module (a replacement), else ``module`` (unchanged, or rewritten
+    only inside)."""
+    switch = getattr(module, 'switch_to_deploy', None)
+    replacement = switch() if callable(switch) else None
+    if replacement is not None and not isinstance(replacement, nn.Module):
+        raise TypeError(f'{type(module).__name__}.switch_to_deploy must '
+                        'return a replacement module or None, got '
+                        f'{type(replacement)}')
+    return module if replacement is None else replacement
+
+
+def switch_to_deploy(model: nn.Module) -> nn.Module:
+    """Apply every module's ``switch_to_deploy()`` once, parents before
+    their children, on the live module tree, in place; returns the model (a
+    replacement when the root itself has a deploy form).
+
+    The contract (docs/architecture.md): ``switch_to_deploy()`` returns the
+    module's deploy form, a replacement that this function puts in the
+    parent's slot, or None when the module only replaced its own children
+    (e.g. a BN by an ``nn.Identity``). A deploy form may wrap the module it
+    replaces (reusing its layers, e.g. ``FoldedGlobalContextModeling``); the
+    children of both are visited next, so reused layers are switched too.
+    """
+    # id -> (module, its deploy form); the module is kept so that its id is
+    # not reused by a later object while this runs
+    forms: Dict[int, Tuple[nn.Module, nn.Module]] = {}
+
+    def visit(module: nn.Module) -> nn.Module:
+        if id(module) in forms:
+            return forms[id(module)][1]
+        form = _switched(module)
+        forms[id(module)] = (module, form)
+        forms.setdefault(id(form), (form, form))
+        for owner in (form, module) if form is not module else (form, ):
+            for name, child in list(owner._modules.items()):
+                if child is None:
+                    continue
+                child_form = visit(child)
+                if child_form is not owner:  # a form keeps what it wraps
+                    owner._modules[name] = child_form
+        return form
+
+    return visit(model)
 
 
 def _named_children_everywhere(
@@ -240,7 +215,9 @@ def fuse_for_inference(model: nn.Module,
                        channels_last: bool = False,
                        grouped_as_depthwise: bool = True) -> nn.Module:
     """Fold BN, apply every module's ``switch_to_deploy``, drop no-ops and
-    use fast nearest upsampling, in place (module docstring).
+    use fast nearest upsampling, in place (module docstring). Use the
+    returned module: it is ``model`` unless ``model`` itself has a deploy
+    form (e.g. a single block).
 
     The result computes the same function as ``model.eval()`` (within float
     rounding; tests/test_deploy/test_fuse.py checks 1e-5 for every shipped
@@ -262,17 +239,15 @@ def fuse_for_inference(model: nn.Module,
                             f'got {value!r}')
     model.eval()
     fold_batch_norms(model)
-    for module in list(model.modules()):
-        switch = getattr(module, 'switch_to_deploy', None)
-        if callable(switch):
-            switch()
+    model = switch_to_deploy(model)
     replace_upsampling(model)
     if grouped_as_depthwise:
         replace_grouped_convs(model)
+    apply_graph_rewrites(model)
     if channels_last:
         for param in model.parameters():
             if param.dim() == 4:  # conv kernels, not the DKA banks (5-D)
                 param.data = param.data.contiguous(
                     memory_format=torch.channels_last)
         model.register_forward_pre_hook(_ChannelsLastInput())
-    return model
+    return model.eval()  # replacement modules are built in training mode

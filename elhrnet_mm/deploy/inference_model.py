@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from ..utils.complexity import build_estimator
+from ..utils.mmpose_models import build_estimator
 from .bn_calibration import calibrate_batch_norms, calibration_batch
 from .fuse import fuse_for_inference
 
@@ -14,8 +14,11 @@ class HeatmapNetwork(nn.Module):
     """Backbone, neck and head of a top-down estimator, nothing else.
 
     No data preprocessor (inputs are normalised images), no codec decoding,
-    no flip test: ``(N, 3, H, W) -> (N, K, H / s, W / s)`` where ``s`` is the
-    model's output stride.
+    no flip test: ``(N, 3, H, W) -> (N, K, H / s, W / s)`` heatmaps, where
+    ``s`` is the model's output stride, or, for a SimCC head (RTMPose's
+    ``RTMCCHead``), the tuple ``(simcc_x (N, K, W * r), simcc_y (N, K,
+    H * r))`` that the head returns (the exporter names the outputs by head
+    type, :func:`~.onnx_export.output_names`).
     """
 
     def __init__(self, estimator: nn.Module):
@@ -24,7 +27,8 @@ class HeatmapNetwork(nn.Module):
         self.neck = getattr(estimator, 'neck', None)
         self.head = estimator.head
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor
+                ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         feats = self.backbone(inputs)
         if self.neck is not None:
             feats = self.neck(feats)

@@ -25,27 +25,32 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..models.blocks.dynamic_kernel_conv import KernelAggregation
+from ..models.blocks.folded_kernel_aggregation import (
+    FoldedKernelAggregation, aggregation_and_shift)
 
 
 class KernelBankConv(nn.Module):
     """``KernelAggregation`` computed as one bank conv and a weighted sum.
 
-    Built from a (possibly BN-folded) ``KernelAggregation``: its bank
-    (K, C_out, C_in / g, kh, kw) is reordered so that each of the g conv
-    groups holds the K kernels of its ``C_out / g`` output channels, and its
-    bias bank (K, C_out) and folded ``shift`` (C_out, ) are kept. The
-    weights are copies: build it from a trained, fused module.
+    Built from a ``KernelAggregation`` or a BN-folded one
+    (``FoldedKernelAggregation``): its bank (K, C_out, C_in / g, kh, kw) is
+    reordered so that each of the g conv groups holds the K kernels of its
+    ``C_out / g`` output channels, and its bias bank (K, C_out) and folded
+    ``shift`` (C_out, ) are kept. The weights are copies: build it from a
+    trained, fused module.
 
     Args:
-        aggregation (KernelAggregation): the module to reproduce.
+        aggregation (KernelAggregation | FoldedKernelAggregation): the
+            module to reproduce.
 
     Shapes:
         input (N, C_in, H, W) and attention (N, K) ->
         output (N, C_out, H_out, W_out), as ``KernelAggregation``.
     """
 
-    def __init__(self, aggregation: KernelAggregation):
+    def __init__(self, aggregation: nn.Module):
         super().__init__()
+        aggregation, shift = aggregation_and_shift(aggregation)
         k, c_out = aggregation.num_kernels, aggregation.out_channels
         g = aggregation.groups
         self.num_kernels = k
@@ -64,7 +69,6 @@ class KernelBankConv(nn.Module):
         bias = aggregation.bias
         self.register_buffer(
             'bias_bank', None if bias is None else bias.detach().clone())
-        shift = getattr(aggregation, 'shift', None)
         self.register_buffer(
             'shift', None if shift is None else shift.detach().clone())
 
@@ -92,12 +96,15 @@ class KernelBankConv(nn.Module):
 
 
 def replace_kernel_aggregation(model: nn.Module) -> int:
-    """Swap every ``KernelAggregation`` in ``model`` for an equal
-    :class:`KernelBankConv`, in place; returns how many were swapped."""
+    """Swap every ``KernelAggregation`` (BN-folded or not) in ``model`` for
+    an equal :class:`KernelBankConv`, in place; returns how many were
+    swapped."""
     replaced = 0
     for parent in list(model.modules()):
+        if isinstance(parent, FoldedKernelAggregation):
+            continue  # replaced with the module it wraps
         for name, child in list(parent._modules.items()):
-            if isinstance(child, KernelAggregation):
+            if isinstance(child, (KernelAggregation, FoldedKernelAggregation)):
                 parent._modules[name] = KernelBankConv(child)
                 replaced += 1
     return replaced

@@ -1,4 +1,4 @@
-"""Latency measurement shared by the speed benchmark and the ONNX exporter.
+"""Latency measurement shared by the speed benchmark and the exporters.
 
 Models are timed *interleaved*: every repetition calls each model once, so a
 slow phase of a shared machine hits all of them alike and their ratios stay
@@ -7,6 +7,7 @@ meaningful (absolute milliseconds do not). Each call is timed alone with
 run between calls.
 """
 import gc
+import importlib.metadata
 import os
 import platform
 import re
@@ -103,14 +104,9 @@ def describe_machine() -> Dict[str, object]:
     """The machine and library versions a timing was taken with.
 
     Keys: ``cpu``, ``cores`` (logical CPUs this process may use),
-    ``platform``, ``python``, ``torch``, ``onnxruntime`` (None when not
-    installed).
+    ``platform``, ``python``, ``torch``, ``onnxruntime`` and ``openvino``
+    (None when not installed).
     """
-    try:
-        import onnxruntime
-        ort_version = onnxruntime.__version__
-    except ImportError:
-        ort_version = None
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -121,4 +117,14 @@ def describe_machine() -> Dict[str, object]:
         platform=platform.platform(),
         python=platform.python_version(),
         torch=torch.__version__,
-        onnxruntime=ort_version)
+        onnxruntime=_version('onnxruntime'),
+        openvino=_version('openvino'))
+
+
+def _version(package: str) -> Optional[str]:
+    """The installed version of ``package``, None when it is not
+    installed."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -9,7 +9,6 @@ from ..utils.annotation_check import check_annotation_files
 from ..utils.config_check import check_backbone_cfg
 from ..utils.data_check import check_dataset_paths
 from .distributed import setup_distributed
-from .hook_cfg import use_safe_hooks
 
 
 def prepare_run(cfg, launcher: str, splits: Sequence[str]) -> None:
@@ -20,8 +19,8 @@ def prepare_run(cfg, launcher: str, splits: Sequence[str]) -> None:
     :func:`~elhrnet_mm.utils.data_check.check_dataset_paths` and
     :func:`~elhrnet_mm.utils.annotation_check.check_annotation_files` (its
     warnings are logged),
-    :func:`~elhrnet_mm.engine.distributed.setup_distributed` and
-    :func:`~elhrnet_mm.engine.hook_cfg.use_safe_hooks`.
+    :func:`~elhrnet_mm.engine.distributed.setup_distributed`. The hooks
+    a run uses are the config's own (``configs/_base_/default_runtime.py``).
 
     Raises:
         ValueError, FileNotFoundError: naming the field or file at fault,
@@ -32,4 +31,3 @@ def prepare_run(cfg, launcher: str, splits: Sequence[str]) -> None:
     for warning in check_annotation_files(cfg, splits=splits):
         print_log(warning, logger='current', level=logging.WARNING)
     setup_distributed(cfg, launcher)
-    use_safe_hooks(cfg)

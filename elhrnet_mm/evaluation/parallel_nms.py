@@ -246,9 +246,9 @@ def parallel_oks_nms_scores(keypoints: Array,
     return new_scores
 
 
-def select(scores: Array,
-           score_thr: float = 0.0,
-           max_dets: Optional[int] = None) -> Array:
+def top_scoring_indices(scores: Array,
+                        score_thr: float = 0.0,
+                        max_dets: Optional[int] = None) -> Array:
     """Indices of the scores >= ``score_thr``, best first (stable), at most
     ``max_dets`` of them (all when None)."""
     if max_dets is not None and max_dets < 0:
@@ -302,4 +302,4 @@ def parallel_oks_nms(kpts_db: List[dict],
         vis_thr=vis_thr,
         kernel=kernel,
         sigma=sigma)
-    return select(new_scores, score_thr, max_dets), new_scores
+    return top_scoring_indices(new_scores, score_thr, max_dets), new_scores

@@ -6,28 +6,34 @@ written by MMEngine's Runner also hold NumPy arrays and scalars (dataset
 metainfo, message-hub scalars) and MMEngine's ``HistoryBuffer``, so loading
 them fails with ``Unsupported global``. The usual advice,
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``, turns the protection off for every
-load. Instead this module
+load. Instead
 
-* allow-lists exactly those data-only types, and
-* makes ``HistoryBuffer`` pickle as a plain constructor call with its
-  arrays: by default its instance dict holds bound methods, which pickle as
-  ``builtins.getattr(...)``, a global that must never be allow-listed.
+* ``import elhrnet_mm`` allow-lists exactly those data-only types
+  (:func:`allow_mmengine_checkpoints`), and nothing else;
+* a run that declares
+  :class:`~elhrnet_mm.engine.hooks.SafeCheckpointLoadingHook` (every
+  config of ours, through ``configs/_base_/default_runtime.py``) gets, for
+  the duration of the run (:func:`enable_safe_checkpoint_loading`):
+
+  - ``HistoryBuffer`` pickled as a plain constructor call with its arrays
+    (by default its instance dict holds bound methods, which pickle as
+    ``builtins.getattr(...)``, a global that must never be allow-listed),
+  - :func:`load_local_checkpoint` as MMEngine's loader of local files, which
+    verifies the file first (empty, truncated, CRC mismatch) and names the
+    file in every error.
 
 A pickle that references anything else (``os.system``, ``builtins.eval``,
-``getattr``, ...) is still refused by PyTorch. Checkpoints written before
-``elhrnet_mm`` was imported keep their ``getattr`` references and still need
+``getattr``, ...) is still refused by PyTorch. Checkpoints written without
+the hook keep their ``getattr`` references and still need
 ``weights_only=False`` (only for files you trust).
-
-It also replaces MMEngine's loader of local checkpoint files by
-:func:`load_local_checkpoint`, which verifies the file first (empty,
-truncated, CRC mismatch) and names the file in every error, and offers
-:func:`check_state_dict_fits` to refuse checkpoints of another architecture.
+:func:`check_state_dict_fits` refuses checkpoints of another architecture.
 """
 import copyreg
 import os.path as osp
 import pickle
 import zipfile
-from typing import Dict, List, Optional
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
@@ -217,18 +223,59 @@ def check_state_dict_fits(model: nn.Module,
 
 
 def allow_mmengine_checkpoints() -> None:
-    """Make MMEngine checkpoints round-trip through ``weights_only`` loads.
+    """Allow-list :func:`checkpoint_safe_globals` for ``weights_only`` loads.
 
-    Idempotent. Registers the ``HistoryBuffer`` reducer, allow-lists
-    :func:`checkpoint_safe_globals` (a no-op for the latter on PyTorch
-    versions without ``torch.serialization.add_safe_globals``) and registers
-    :func:`load_local_checkpoint` as MMEngine's loader of local files (the
-    ``''`` scheme of ``CheckpointLoader``), which every Runner load, resume
-    and ``init_cfg=dict(type='Pretrained')`` goes through.
+    Idempotent; what ``import elhrnet_mm`` does (a no-op on PyTorch versions
+    without ``torch.serialization.add_safe_globals``). Changes nothing else:
+    MMEngine's loaders and how ``HistoryBuffer`` pickles stay as they are
+    (see :func:`enable_safe_checkpoint_loading`).
     """
-    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:
         add(checkpoint_safe_globals())
+
+
+def enable_safe_checkpoint_loading() -> Callable[[], None]:
+    """Make MMEngine save and load checkpoints safely, until undone.
+
+    Registers the ``HistoryBuffer`` reducer (so checkpoints written from
+    now on load under ``weights_only``) and :func:`load_local_checkpoint` as
+    MMEngine's loader of local files (the ``''`` scheme of
+    ``CheckpointLoader``, which every Runner load, resume, ``load_checkpoint``
+    and ``init_cfg=dict(type='Pretrained')`` goes through). Process-wide, so
+    :class:`~elhrnet_mm.engine.hooks.SafeCheckpointLoadingHook` calls it at
+    ``before_run`` and the returned function at ``after_run``.
+
+    Returns:
+        Callable[[], None]: restores the loader and the pickling that were
+        registered before the call.
+    """
+    previous_reducer = copyreg.dispatch_table.get(HistoryBuffer)
+    previous_loader = CheckpointLoader._schemes.get('')
+    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_local_checkpoint, force=True)
+
+    def restore() -> None:
+        if previous_reducer is None:
+            copyreg.dispatch_table.pop(HistoryBuffer, None)
+        else:
+            copyreg.dispatch_table[HistoryBuffer] = previous_reducer
+        if previous_loader is None:
+            CheckpointLoader._schemes.pop('', None)
+        else:
+            CheckpointLoader.register_scheme(
+                prefixes='', loader=previous_loader, force=True)
+
+    return restore
+
+
+@contextmanager
+def safe_checkpoint_loading() -> Iterator[None]:
+    """:func:`enable_safe_checkpoint_loading` for a ``with`` block, e.g.
+    around ``mmengine.runner.load_checkpoint`` outside a Runner."""
+    restore = enable_safe_checkpoint_loading()
+    try:
+        yield
+    finally:
+        restore()

@@ -2,16 +2,21 @@
 # data (tests/conftest.py's tiny_coco): 3 branches of 16/32/64 channels,
 # 64x48 input, batch 4, 2 epochs, deterministic. Tests point the datasets at
 # the data root with tiny_data_options() (tests/test_tools/tiny_run.py).
-_base_ = 'mmpose::_base_/default_runtime.py'
-custom_imports = dict(imports=['elhrnet_mm'], allow_failed_imports=False)
+_base_ = [
+    'mmpose::_base_/default_runtime.py',
+    '../../configs/_base_/default_runtime.py'
+]
 
 train_cfg = dict(by_epoch=True, max_epochs=2, val_interval=2)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
 param_scheduler = []
 randomness = dict(seed=0, deterministic=True)
 default_hooks = dict(
-    logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=1))
+    logger=dict(interval=1),
+    checkpoint=dict(
+        **_base_.atomic_checkpoint_hook, interval=1, max_keep_ckpts=1))
 log_processor = dict(window_size=1)
+custom_hooks = _base_.custom_hooks + _base_.elhrnet_custom_hooks
 
 # top-level keys of MMPose's configs that its inferencers read
 dataset_type = 'CocoDataset'

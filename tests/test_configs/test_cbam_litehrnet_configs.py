@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmpose.registry import MODELS
 
 import elhrnet_mm  # noqa: F401
-from elhrnet_mm.published import find_rows
-from elhrnet_mm.utils.complexity import mmpose_config_path
+from elhrnet_mm.analysis.published import find_rows
+from elhrnet_mm.utils.mmpose_models import mmpose_config_path
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(__file__)))
 CFG_DIR = osp.join(ROOT, 'configs', 'cbam_litehrnet')
@@ -70,6 +70,15 @@ def test_config_is_mmpose_recipe_with_cbam_backbone(path):
     theirs = Config.fromfile(mmpose_base(name)).to_dict()
     mine = plain(ours.to_dict())
     mine.pop('custom_imports')
+    # our runtime (configs/_base_/default_runtime.py): MMPose's hooks with
+    # AtomicCheckpointHook for CheckpointHook, and three custom hooks more
+    mine.pop('atomic_checkpoint_hook')
+    ours_only = mine.pop('elhrnet_custom_hooks')
+    checkpoint = mine['default_hooks']['checkpoint']
+    assert checkpoint['type'] == 'AtomicCheckpointHook'
+    checkpoint['type'] = theirs['default_hooks']['checkpoint']['type']
+    assert mine['custom_hooks'] == theirs['custom_hooks'] + ours_only
+    mine['custom_hooks'] = theirs['custom_hooks']
     mine['model']['backbone']['type'] = 'LiteHRNet'
     if m['w48']:
         spec = theirs['model']['backbone']['extra']['stages_spec']

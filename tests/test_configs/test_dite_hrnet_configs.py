@@ -61,19 +61,22 @@ def test_name_build_and_training_recipe(path):
     assert cfg.auto_scale_lr.base_batch_size == gpus * batch
 
 
-@pytest.mark.parametrize('pattern,mix_groups,edmc', [
-    ('*_edite-hrnet-s_*', None, True),
-    ('*_edite-hrnet-l_*', 1, True),
-    ('*enhanced-convbn*', None, False),
+@pytest.mark.parametrize('pattern,stage_block', [
+    ('*_edite-hrnet-s_*', dict(type='EDMCBlock', mix_groups=None)),
+    ('*_edite-hrnet-l_*', dict(type='EDMCBlock', mix_groups=1)),
+    ('*enhanced-convbn*', dict(type='DMCBlock')),
 ])
-def test_edite_variants(pattern, mix_groups, edmc):
+def test_edite_variants(pattern, stage_block):
     paths = glob.glob(osp.join(ROOT, 'configs', 'edite_hrnet', pattern))
     assert paths
     for path in paths:
         backbone = Config.fromfile(path).model.backbone
-        assert backbone.enhanced_convbn is True
-        assert backbone.edmc is edmc
-        assert backbone.mix_groups == mix_groups
+        assert backbone.stem_block.type == 'EDGCBlock'
+        assert backbone.stage_block.conv_bn_cfg.type == 'EnhancedConvBN'
+        for key, value in stage_block.items():
+            assert backbone.stage_block[key] == value
+        if stage_block['type'] == 'DMCBlock':
+            assert 'mix_groups' not in backbone.stage_block
 
 
 @pytest.mark.parametrize('path', [p for p in CONFIGS if '_mpii-' in p],

@@ -7,10 +7,12 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from elhrnet_mm.analysis.hrnet_reference import HRNET_W32_CONFIG
 from elhrnet_mm.deploy import build_inference_model, fuse_for_inference
-from elhrnet_mm.deploy.fuse import fold_affine, replace_upsampling
-from elhrnet_mm.models.blocks.nearest_upsample import NearestUpsample
-from elhrnet_mm.utils.complexity import HRNET_W32_CONFIG, mmpose_config_path
+from elhrnet_mm.deploy.fuse import replace_upsampling, switch_to_deploy
+from elhrnet_mm.deploy.nearest_upsample import NearestUpsample
+from elhrnet_mm.models.utils.bn_folding import fold_affine
+from elhrnet_mm.utils.mmpose_models import mmpose_config_path
 from elhrnet_mm.zoo import shipped_configs
 
 LITEHRNET_18_CONFIG = ('body_2d_keypoint/topdown_heatmap/coco/'
@@ -43,9 +45,21 @@ def batch_norms(model: nn.Module) -> int:
         for m in model.modules())
 
 
+def deploy_state(model: nn.Module) -> list:
+    """Buffers of our modules that are None: state a later deploy step
+    would fill and a training forward would branch on (there must be
+    none; deploy forms are replacement modules)."""
+    return [
+        f'{name}.{buffer}' for name, module in model.named_modules()
+        if type(module).__module__.startswith('elhrnet_mm.')
+        for buffer, value in module._buffers.items() if value is None
+    ]
+
+
 def assert_fused_equals_eval(config: str) -> None:
     torch.manual_seed(0)
     model = build_inference_model(Config.fromfile(config), fuse=False)
+    assert deploy_state(model) == []
     randomize_batch_norms(model)
     model.eval()
     x = torch.randn(2, 3, *INPUT_HW)
@@ -117,6 +131,65 @@ def test_channels_last_gives_same_output(family):
         fuse_for_inference(model, channels_last='yes')
 
 
+class _Plus(nn.Module):
+    """A deploy form wrapping the module it replaces."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x) + 1
+
+
+class _Switching(nn.Module):
+    """Replaced by ``_Plus(self)``; its ``sub`` by an ``nn.Identity``."""
+
+    def __init__(self, sub=None):
+        super().__init__()
+        self.sub = sub
+        self.switched = 0
+
+    def switch_to_deploy(self):
+        self.switched += 1
+        return _Plus(self)
+
+    def forward(self, x):
+        return x if self.sub is None else self.sub(x)
+
+
+class _ToIdentity(nn.Module):
+
+    def switch_to_deploy(self):
+        return nn.Identity()
+
+
+def test_switch_to_deploy_puts_replacements_in_the_parents_slots():
+    shared = _Switching(sub=_ToIdentity())
+    model = nn.Sequential(shared, nn.Sequential(shared), _Switching())
+    switched = switch_to_deploy(model)
+    assert switched is model
+    assert type(model[0]) is _Plus and model[1][0] is model[0]
+    assert shared.switched == 1  # one module in two slots: switched once
+    assert model[0].inner is shared  # a form keeps the module it wraps
+    assert type(shared.sub) is nn.Identity  # ... whose children are visited
+    assert type(model[2]) is _Plus and model[2].inner.switched == 1
+    # the root itself can be replaced: use the returned module
+    root = _Switching()
+    assert type(switch_to_deploy(root)) is _Plus
+
+
+def test_switch_to_deploy_must_return_a_module_or_none():
+
+    class Bad(nn.Module):
+
+        def switch_to_deploy(self):
+            return True
+
+    with pytest.raises(TypeError, match='Bad.switch_to_deploy must return'):
+        switch_to_deploy(nn.Sequential(Bad()))
+
+
 def test_bn_is_not_folded_across_other_layers():
     """mmcv's fuse_conv_bn pairs a BN with the last conv *registered*
     before it; here the conv does not feed the BN."""
@@ -151,8 +224,17 @@ def test_fold_affine_into_transposed_conv(groups):
     with torch.no_grad():
         expected = deconv(x) * scale.view(1, -1, 1, 1) + shift.view(
             1, -1, 1, 1)
-        fold_affine(deconv, scale, shift)
+        assert fold_affine(deconv, scale, shift) is deconv
         torch.testing.assert_close(deconv(x), expected)
+
+
+def test_nearest_upsample_equals_nn_upsample():
+    x = torch.randn(1, 3, 4, 5)
+    torch.testing.assert_close(
+        NearestUpsample(4)(x),
+        nn.Upsample(scale_factor=4, mode='nearest')(x), rtol=0, atol=0)
+    with pytest.raises(ValueError, match='scale_factor'):
+        NearestUpsample(1.5)
 
 
 def test_upsample_layers_are_replaced_exactly():

@@ -1,34 +1,47 @@
 """ONNX export of the inference network (elhrnet_mm.deploy.onnx_export).
 
-One model of each backbone family is exported with a dynamic batch at a
-small input and run by ONNX Runtime at two batch sizes; the heatmaps must
-match PyTorch within the verification tolerance, and must depend on the
-input (BN-calibrated weights), so that the comparison can fail. The slow
-test exports every shipped config at its real input.
+One model of each backbone family (and RTMPose, whose head has two SimCC
+outputs) is exported with a dynamic batch at a small input and run by ONNX
+Runtime and by OpenVINO (an IR converted from the same file) at two batch
+sizes; the outputs must match PyTorch within the verification tolerance,
+and must depend on the input (BN-calibrated weights), so that the
+comparison can fail. The slow test exports every other shipped network.
 """
+import copy
 import functools
+import os
 import sys
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 
+from elhrnet_mm.deploy.fixed_size_pooling import (
+    ExportCBAMCrossResolutionWeighting, ExportCrossResolutionWeighting,
+    fixed_size_avg_pool, replace_adaptive_pooling)
 from elhrnet_mm.deploy.inference_model import build_deploy_model
 from elhrnet_mm.deploy.kernel_bank_conv import (KernelBankConv,
                                                 replace_kernel_aggregation)
-from elhrnet_mm.deploy.onnx_export import (MissingDeployExtraError,
+from elhrnet_mm.deploy.onnx_export import (SIMCC_OUTPUT_NAMES,
+                                           MissingDeployExtraError,
+                                           UnsupportedModelError,
                                            check_opset, create_session,
                                            export_onnx, import_deploy_package,
-                                           max_abs_difference,
+                                           max_abs_difference, run_session,
                                            verify_tolerance)
+from elhrnet_mm.deploy.openvino_runtime import (compile_model,
+                                                export_openvino, run_request)
 from elhrnet_mm.deploy.sample_inputs import verification_inputs
 from elhrnet_mm.models.backbones.mixins import MultiResolutionInputMixin
+from elhrnet_mm.models.blocks import CBAMCrossResolutionWeighting
 from elhrnet_mm.models.blocks.dynamic_kernel_conv import (DynamicKernelConv,
                                                           KernelAggregation)
 from elhrnet_mm.zoo import configs_root, shipped_configs
 
 onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
+pytest.importorskip('openvino')
 
 ROOT = configs_root()
 #: One config per backbone family; the small EL-HRNet stands for the family.
@@ -55,6 +68,9 @@ SMALL_HW = (64, 64)
 
 def _export_and_compare(config, tmp_path, input_hw, batch, dynamic_batch,
                         options=None):
+    """Export, then compare ONNX Runtime and OpenVINO (an IR converted from
+    the same file) with PyTorch at the export batch (and the next one with a
+    dynamic batch)."""
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(options or {})
     torch.manual_seed(0)
@@ -63,12 +79,18 @@ def _export_and_compare(config, tmp_path, input_hw, batch, dynamic_batch,
     export_onnx(model, path, (batch, 3, *input_hw),
                 dynamic_batch=dynamic_batch)
     session = create_session(path)
+    runtimes = [functools.partial(run_session, session)]
+    xml, _ = export_openvino(path, str(tmp_path / 'model.xml'))
+    runtimes.append(functools.partial(
+        run_request, compile_model(xml).create_infer_request()))
     batches = (batch, batch + 1) if dynamic_batch else (batch, )
     for n in batches:
         inputs = verification_inputs(cfg, n, *input_hw)
-        for name, (diff, scale) in max_abs_difference(
-                model, session, inputs).items():
-            assert diff < verify_tolerance(scale), (config, n, name, diff)
+        for run in runtimes:
+            for name, (diff, scale) in max_abs_difference(
+                    model, run, inputs).items():
+                assert diff < verify_tolerance(scale), (config, n, name,
+                                                        diff, run)
     return model, session, path
 
 
@@ -104,7 +126,7 @@ def _random_aggregation(groups, bias, stride):
         8, 16, 3, 4, stride=stride, padding=1, groups=groups, bias=bias)
     if bias:
         torch.nn.init.normal_(module.bias)
-    module.fold_affine(torch.rand(16) + 0.5, torch.randn(16))  # a BN
+    module = module.fold_affine(torch.rand(16) + 0.5, torch.randn(16))  # BN
     return module
 
 
@@ -170,8 +192,9 @@ def _config_per_network():
 
 def _one_module_per_stage(config):
     """Options that keep one module per stage (HRNet- or Lite-HRNet-style
-    ``extra``): every block type and width stays, the repeats go."""
-    extra = Config.fromfile(config).model.backbone.extra
+    ``extra``): every block type and width stays, the repeats go. A
+    backbone without stages (MobilePoseNet's encoder) exports whole."""
+    extra = Config.fromfile(config).model.backbone.get('extra', {})
     if 'stages_spec' in extra:
         return ONE_MODULE_PER_STAGE
     return {
@@ -211,3 +234,132 @@ def test_input_size_check_is_not_exported(tmp_path):
     export_onnx(model, path, (1, 3, 40, 40))
     ops = [n.op_type for n in onnx.load(path).graph.node]
     assert ops == ['Constant', 'Mul']  # x * 2, nothing else
+
+
+RTMPOSE_T = ('mmpose::body_2d_keypoint/rtmpose/coco/'
+             'rtmpose-t_8xb256-420e_aic-coco-256x192.py')
+#: RTMPose's head at a 64x64 input (its sizes are written into the config)
+RTMPOSE_AT_64 = {'model.head.input_size': (64, 64),
+                 'model.head.in_featuremap_size': (2, 2)}
+
+
+def test_rtmpose_simcc_outputs_exported_and_verified(tmp_path):
+    """RTMPose's head gives two SimCC vectors: both are graph outputs
+    (dynamic batch) and both are verified."""
+    from elhrnet_mm.deploy.config_source import resolve_config_path
+    model, session, path = _export_and_compare(
+        resolve_config_path(RTMPOSE_T), tmp_path, SMALL_HW, batch=1,
+        dynamic_batch=True, options=RTMPOSE_AT_64)
+    graph = onnx.load(path).graph
+    assert tuple(o.name for o in graph.output) == SIMCC_OUTPUT_NAMES
+    x = torch.randn(2, 3, *SMALL_HW)
+    simcc_x, simcc_y = run_session(session, x.numpy())
+    assert simcc_x.shape == (2, 17, 64 * 2)  # W x split ratio 2.0
+    assert simcc_y.shape == (2, 17, 64 * 2)
+    with torch.inference_mode():
+        expected_x, _ = model(x)
+    # the comparison can fail: the outputs depend on the input
+    assert (expected_x[0] - expected_x[1]).abs().max() > 10 * \
+        verify_tolerance(expected_x.abs().max().item())
+
+
+class _WithHead(torch.nn.Module):
+
+    def __init__(self, head):
+        super().__init__()
+        self.head = head
+
+    def forward(self, x):
+        return self.head(x)
+
+
+def test_unsupported_head_is_named(tmp_path):
+    path = tmp_path / 'x.onnx'
+    with pytest.raises(UnsupportedModelError,
+                       match='cannot export head type Identity.*HeatmapHead'):
+        export_onnx(_WithHead(torch.nn.Identity()), str(path), (1, 3, 8, 8))
+    assert not path.exists()
+
+
+class _Untraceable(torch.nn.Module):
+
+    def forward(self, x):
+        if torch.jit.is_tracing():  # stands for any op the tracer refuses
+            raise RuntimeError('not traceable')
+        return x
+
+
+def test_failing_module_is_named_and_no_file_is_left(tmp_path):
+    model = torch.nn.Sequential(torch.nn.ReLU(), _Untraceable())
+    (tmp_path / 'old.onnx').write_bytes(b'previous export')
+    with pytest.raises(UnsupportedModelError,
+                       match=r'module type _Untraceable \(1\).*not traceable'):
+        export_onnx(model, str(tmp_path / 'old.onnx'), (1, 3, 8, 8))
+    # the previous file is untouched and no temporary file is left
+    assert os.listdir(tmp_path) == ['old.onnx']
+    assert (tmp_path / 'old.onnx').read_bytes() == b'previous export'
+
+
+def test_fixed_size_avg_pool_equals_adaptive_pooling():
+    x = torch.randn(2, 5, 12, 18)
+    for size in ((3, 6), (6, 6), (4, 9), 1, (12, 18)):
+        assert torch.allclose(fixed_size_avg_pool(x, size),
+                              F.adaptive_avg_pool2d(x, size), atol=1e-6)
+    # a size that does not divide is left to adaptive pooling
+    assert torch.equal(fixed_size_avg_pool(x, (5, 7)),
+                       F.adaptive_avg_pool2d(x, (5, 7)))
+
+
+def test_mmpose_cross_resolution_weighting_export_form():
+    from mmpose.models.backbones.litehrnet import CrossResolutionWeighting
+    torch.manual_seed(0)
+    holder = torch.nn.ModuleList([CrossResolutionWeighting([8, 16, 32],
+                                                           ratio=4)]).eval()
+    x = [torch.randn(2, 8, 16, 12), torch.randn(2, 16, 8, 6),
+         torch.randn(2, 32, 4, 3)]
+    expected = holder[0](x)
+    assert replace_adaptive_pooling(holder) == 1
+    assert type(holder[0]) is ExportCrossResolutionWeighting
+    for got, want in zip(holder[0](x), expected):
+        assert torch.allclose(got, want, atol=1e-6)
+
+
+class _TwoBranchWeighting(torch.nn.Module):
+    """A cross-resolution weighting of each kind over two branches."""
+
+    def __init__(self):
+        super().__init__()
+        from mmpose.models.backbones.litehrnet import \
+            CrossResolutionWeighting
+        self.lite = CrossResolutionWeighting([3, 3], ratio=2)
+        self.cbam = CBAMCrossResolutionWeighting([3, 3], ratio=2,
+                                                 cbam_reduction_ratio=1)
+
+    def forward(self, x):
+        x = self.lite([x, F.avg_pool2d(x, 2)])
+        return self.cbam(x)[1]
+
+
+def test_adaptive_pooling_swapped_on_the_exported_copy_only(tmp_path):
+    """The exporter swaps the cross-resolution weightings of its own copy
+    (a dynamic batch needs it); the caller's model and torch's functions
+    stay as they were."""
+    torch.manual_seed(0)
+    model = _TwoBranchWeighting().eval()
+    types = [type(m) for m in model.modules()]
+    pooling = F.adaptive_avg_pool2d
+    swapped = copy.deepcopy(model)
+    assert replace_adaptive_pooling(swapped) == 2
+    assert type(swapped.lite) is ExportCrossResolutionWeighting
+    assert type(swapped.cbam) is ExportCBAMCrossResolutionWeighting
+    path = str(tmp_path / 'm.onnx')
+    export_onnx(model, path, (2, 3, 16, 12), dynamic_batch=True)
+    assert [type(m) for m in model.modules()] == types
+    assert F.adaptive_avg_pool2d is pooling
+    ops = {n.op_type for n in onnx.load(path).graph.node}
+    assert 'AveragePool' in ops
+    session = create_session(path)
+    x = torch.randn(3, 3, 16, 12)
+    for got in max_abs_difference(model, functools.partial(
+            run_session, session), dict(x=x)).values():
+        assert got[0] < verify_tolerance(got[1])

@@ -41,6 +41,7 @@ def train_and_test(work, tiny_coco, env=None, cwd=None):
               tiny_options(tiny_coco), env=env, cwd=cwd)
     ckpt = work / 'epoch_1.pth'
     assert ckpt.is_file()
+    assert '(VERY_LOW    ) AtomicCheckpointHook' in out
     metrics_file = work / 'metrics.json'
     out += mim(['test', 'elhrnet_mm', CONFIG, '--checkpoint', str(ckpt),
                 '--work-dir', str(work / 'test'), '--out', str(metrics_file)]
@@ -68,6 +69,8 @@ def test_mim_from_regular_install(tmp_path, tiny_coco):
                    check=True, capture_output=True)
     installed = target / 'elhrnet_mm' / '.mim'
     assert (installed / 'configs' / 'quickstart' / CONFIG).is_file()
+    # the runtime every config inherits (relative _base_ inside the package)
+    assert (installed / 'configs' / '_base_' / 'default_runtime.py').is_file()
     assert (installed / 'tools' / 'train.py').is_file()
     assert (installed / 'model-index.yml').is_file()
     env = dict(os.environ, PYTHONPATH=str(target))

@@ -9,7 +9,7 @@ from mmpose.evaluation.functional.nms import oks_iou
 
 from elhrnet_mm.evaluation import (COCO_SIGMAS, matrix_nms_decay, oks_matrix,
                                    parallel_oks_nms, parallel_oks_nms_scores,
-                                   select)
+                                   top_scoring_indices)
 
 
 def brute_force(kpts, scores, areas, kernel, sigma, vis_thr=None):
@@ -186,10 +186,10 @@ def test_separate_people_keep_their_scores_and_order_like_oks_nms():
 
 def test_select_threshold_and_max_dets():
     new = np.array([0.2, 0.9, 0.05, 0.9, 0.4])
-    np.testing.assert_array_equal(select(new), [1, 3, 4, 0, 2])
-    np.testing.assert_array_equal(select(new, 0.1, 3), [1, 3, 4])
+    np.testing.assert_array_equal(top_scoring_indices(new), [1, 3, 4, 0, 2])
+    np.testing.assert_array_equal(top_scoring_indices(new, 0.1, 3), [1, 3, 4])
     with pytest.raises(ValueError, match='max_dets'):
-        select(new, max_dets=-1)
+        top_scoring_indices(new, max_dets=-1)
 
 
 @pytest.mark.parametrize('kwargs,match', [

@@ -1,15 +1,23 @@
 """Damaged checkpoint files fail with an error naming the file, wherever
 MMEngine loads them (``load_checkpoint``, Runner load/resume, ``Pretrained``
-init). A checkpoint whose pickle would run code is refused by PyTorch's
-``weights_only`` (tests/test_e2e/test_stock_config.py)."""
+init) while safe checkpoint loading is on (``SafeCheckpointLoadingHook``
+during a run, :func:`safe_checkpoint_loading` here). A checkpoint whose
+pickle would run code is refused by PyTorch's ``weights_only``
+(tests/test_e2e/test_stock_config.py)."""
 import pytest
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from mmengine.runner import load_checkpoint
 
-import elhrnet_mm  # noqa: F401  (registers the checked loader)
-from elhrnet_mm.utils.checkpoint_safety import CorruptCheckpointError
+from elhrnet_mm.utils.checkpoint_safety import (CorruptCheckpointError,
+                                                safe_checkpoint_loading)
+
+
+@pytest.fixture(autouse=True)
+def checked_loader():
+    with safe_checkpoint_loading():
+        yield
 
 
 @pytest.fixture

@@ -1,31 +1,29 @@
-"""``tools/leaderboard.py`` on a genuine ``tools/test.py`` run.
+"""``tools/leaderboard.py`` on a genuine ``tools/test.py`` run, as a command.
 
 The run evaluates the tiny EL-HRNet config (untrained weights) on the
 synthetic COCO data (tests/conftest.py's ``tiny_coco``). Its config file is
 named like our EL-HRNet COCO config, so the leaderboard finds that config's
 paper rows by name (the one it dumps into the work dir) while counting the
-tiny model that was actually evaluated.
+tiny model that was actually evaluated. The pieces are tested in
+tests/test_analysis/ (eval_results, speed_results, leaderboard_tables,
+pareto_plot).
 """
 import json
 import os
 import os.path as osp
-import shutil
+import subprocess
 import sys
 
 import pytest
 import torch
 from mmengine.config import Config
 
-from elhrnet_mm.published import find_rows
+import tiny_run
+from elhrnet_mm.analysis.leaderboard_tables import BLOCK
+from elhrnet_mm.analysis.published import find_rows
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import benchmark_speed  # noqa: E402
-import leaderboard  # noqa: E402
-import tiny_run  # noqa: E402
-
+TOOL = osp.join(ROOT, 'tools', 'leaderboard.py')
 EL_COCO = 'td-hm_el-hrnet-w32_1xb16-300e_coco-256x192'
 TEST = osp.join(ROOT, 'tools', 'test.py')
 
@@ -53,57 +51,17 @@ def tiny_result(tiny_coco, tmp_path_factory):
 @pytest.fixture
 def doc(tmp_path):
     path = tmp_path / 'leaderboard.md'
-    block = leaderboard.BLOCK
-    path.write_text(f'# x\n{block.begin}\nold\n{block.end}\n')
+    path.write_text(f'# x\n{BLOCK.begin}\nold\n{BLOCK.end}\n')
     return path
 
 
-def speed_file(path, **median_ms):
-    """A benchmark_speed.py --json file of one median per name, or of a
-    [NCHW, channels_last] pair per name (``--layout both``: then with the
-    tool's own ``fastest_layout`` rows, the first name the baseline)."""
-    layouts = ('nchw', 'channels_last')
-    results = [{
-        'config': f'configs/x/{name}.py',
-        'name': name,
-        'layout': layout,
-        'input_shape': [1, 3, 256, 192],
-        'median_ms': ms,
-        'min_ms': ms,
-        'max_ms': ms,
-        'images_per_s': 1000 / ms,
-        'latency_ratio': 1.0,
-        'speedup': 1.0
-    } for name, values in median_ms.items()
-        for layout, ms in zip(layouts, values if isinstance(values, list)
-                              else [values])]
-    report = {
-        'machine': {
-            'cpu': 'test',
-            'cores': 2,
-            'platform': 'linux',
-            'python': '3.11',
-            'torch': '2.13',
-            'onnxruntime': None
-        },
-        'settings': {
-            'batch': 1,
-            'threads': 1,
-            'device': 'cpu',
-            'backend': 'pytorch',
-            'fuse': True,
-            'layouts': sorted({r['layout'] for r in results}),
-            'allocator': 'system',
-            'warmup': 1,
-            'runs': 3
-        },
-        'baseline': results[0]['config'],
-        'results': results
-    }
-    if len(report['settings']['layouts']) > 1:
-        report['fastest_layout'] = benchmark_speed.fastest_layouts(
-            results, report['baseline'], batch=1)
-    path.write_text(json.dumps(report))
+def speed_file(path, runtime, **median_ms):
+    """A benchmark_speed.py --json file of one median per config name."""
+    path.write_text(json.dumps({
+        'settings': {'batch': 1, 'backend': runtime},
+        'results': [{'name': name, 'median_ms': ms, 'runtime': runtime}
+                    for name, ms in median_ms.items()]
+    }))
     return str(path)
 
 
@@ -114,6 +72,13 @@ def table_rows(text, first_cell):
     ]
 
 
+def _run(*argv):
+    return subprocess.run([sys.executable, TOOL, *argv],
+                          capture_output=True,
+                          text=True,
+                          cwd=ROOT)
+
+
 def test_genuine_run_beside_the_paper_rows(tiny_result, doc, tmp_path):
     work_dir, config = tiny_result
     (log, ) = [
@@ -122,13 +87,14 @@ def test_genuine_run_beside_the_paper_rows(tiny_result, doc, tmp_path):
     ]
     with open(log) as file:
         logged = json.load(file)
-    speed = speed_file(tmp_path / 'speed.json', **{EL_COCO: 12.5})
+    speeds = [
+        speed_file(tmp_path / 'pt.json', 'pytorch', **{EL_COCO: 12.5}),
+        speed_file(tmp_path / 'ort.json', 'onnxruntime', **{EL_COCO: 9.25})
+    ]
     plot = tmp_path / 'figures' / 'pareto.png'
-    assert leaderboard.main([
-        work_dir, f'{config}={log}', '--speed', speed, '--output',
-        str(doc), '--plot',
-        str(plot)
-    ]) == 0
+    ret = _run(work_dir, f'{config}={log}', '--speed', *speeds, '--output',
+               str(doc), '--plot', str(plot))
+    assert ret.returncode == 0, ret.stderr[-3000:]
     text = doc.read_text()
     assert text.startswith('# x\n') and 'old' not in text
     head = table_rows(text, 'config')[0]
@@ -140,7 +106,7 @@ def test_genuine_run_beside_the_paper_rows(tiny_result, doc, tmp_path):
         r for r in table_rows(text, EL_COCO) if r[1].startswith('EL-HRNet: ')
     ]
     assert row[6:] == [f"{paper['metrics'][m]:.1f}" for m in metrics]
-    assert row[5] == '12.5'
+    assert row[5] == '9.2 (onnxruntime)'  # the best of the two runtimes
     # ours twice (work dir and CONFIG=RESULT), numbers from the mmengine log
     ours = table_rows(text, f'**{EL_COCO}**')
     assert len(ours) == 2
@@ -164,128 +130,6 @@ def test_genuine_run_beside_the_paper_rows(tiny_result, doc, tmp_path):
     assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
 
 
-def test_metric_columns_follow_the_log(tiny_result, tmp_path):
-    """Distinct values in a copy of the genuine log land in their columns."""
-    work_dir, _ = tiny_result
-    copy = tmp_path / 'work_dir'
-    shutil.copytree(work_dir, copy)
-    (log, ) = copy.glob('*/*.json')
-    logged = json.loads(log.read_text())
-    for index, key in enumerate(k for k in logged if k.startswith('coco/')):
-        logged[key] = round(0.5 + index / 100, 4)
-    log.write_text(json.dumps(logged))
-    dataset, metrics = leaderboard.read_metrics(str(log))
-    assert dataset == 'coco-val2017'
-    assert metrics['AP'] == pytest.approx(logged['coco/AP'] * 100)
-    assert metrics['APL'] == pytest.approx(logged['coco/AP (L)'] * 100)
-    assert metrics['ARL'] == pytest.approx(logged['coco/AR (L)'] * 100)
-    (result, ) = leaderboard.collect([str(copy)])
-    assert result['name'] == EL_COCO and result['metrics'] == metrics
-    table = leaderboard.render_tables([result], {})
-    (row, ) = table_rows(table, f'**{EL_COCO}**')
-    assert row[6:12] == [
-        f'{metrics[m]:.1f}' for m in ('AP', 'AP50', 'AP75', 'APM', 'APL', 'AR')
-    ]
-
-
-@pytest.mark.parametrize('logged, dataset, expected', [
-    ({
-        'Head PCK': 97.0,
-        'Shoulder PCK': 95.5,
-        'Elbow PCK': 88.0,
-        'Wrist PCK': 82.5,
-        'Hip PCK': 88.0,
-        'Knee PCK': 83.5,
-        'Ankle PCK': 79.0,
-        'PCK': 88.25,
-        'PCK@0.1': 33.0,
-        'time': 0.1
-    }, 'mpii-val', {
-        'Head': 97.0,
-        'Mean': 88.25,
-        'Mean@0.1': 33.0
-    }),
-    ({
-        'crowdpose/AP': 0.625,
-        'crowdpose/AP .5': 0.8,
-        'crowdpose/AP(E)': 0.7,
-        'crowdpose/AP(H)': 0.5,
-        'crowdpose/AR': 0.7,
-        'data_time': 0.1
-    }, 'crowdpose-test', {
-        'AP': 62.5,
-        'APE': 70.0,
-        'APH': 50.0
-    }),
-])
-def test_other_datasets(tmp_path, logged, dataset, expected):
-    path = tmp_path / 'metrics.json'
-    path.write_text(json.dumps(logged))
-    found, metrics = leaderboard.read_metrics(str(path))
-    assert found == dataset
-    assert {k: metrics[k] for k in expected} == pytest.approx(expected)
-
-
-def test_without_results_the_doc_holds_the_paper_rows():
-    """docs/leaderboard.md is what the tool renders without results and
-    with the committed CPU speed measurement (docs/speed/)."""
-    with open(osp.join(ROOT, 'docs', 'leaderboard.md')) as file:
-        block = leaderboard.BLOCK.content(file.read())
-    latency = leaderboard.read_speed(
-        [osp.join(ROOT, 'docs', 'speed', 'cpu_batch1_pytorch.json')])
-    assert latency
-    assert block == leaderboard.render_tables([], latency) + '\n'
-    assert '**ours**' not in block
-    for dataset in ('coco-val2017', 'mpii-val', 'crowdpose-test'):
-        assert f'(`{dataset}`)' in block
-
-
-def test_read_speed_keeps_the_fastest_layout_and_the_last_file(tmp_path):
-    first = speed_file(tmp_path / 'a.json', m=[30.0, 20.0], n=[5.0, 9.0],
-                       o=[7.0, 7.5])
-    second = speed_file(tmp_path / 'b.json', o=[8.0, 6.5])
-    assert leaderboard.read_speed([first]) == dict(m=20.0, n=5.0, o=7.0)
-    assert leaderboard.read_speed([first, second]) == dict(m=20.0, n=5.0,
-                                                           o=6.5)
-
-
-def _error(capsys, argv):
-    with pytest.raises(SystemExit) as exit_info:
-        leaderboard.main(argv)
-    assert exit_info.value.code == 2
-    return capsys.readouterr().err
-
-
-def test_clear_errors(tiny_result, doc, tmp_path, capsys):
-    work_dir, config = tiny_result
-    out = ['--output', str(doc)]
-    assert 'no-such: result not found' in _error(capsys, ['no-such'] + out)
-    garbage = tmp_path / 'garbage.json'
-    garbage.write_text('{not json')
-    assert 'cannot read the result' in _error(capsys,
-                                              [f'{config}={garbage}'] + out)
-    unknown = tmp_path / 'unknown.json'
-    unknown.write_text(json.dumps({'foo/AP': 0.5}))
-    err = _error(capsys, [f'{config}={unknown}'] + out)
-    assert "unknown metric name(s) ['foo/AP']" in err and 'coco/AP' in err
-    mixed = tmp_path / 'mixed.json'
-    mixed.write_text(json.dumps({'coco/AP': 0.5, 'coco/APx': 0.1}))
-    assert "unknown metric name(s) ['coco/APx'] for coco-val2017" in _error(
-        capsys, [f'{config}={mixed}'] + out)
-    orphan = tmp_path / 'orphan'
-    orphan.mkdir()
-    (orphan / 'metrics.json').write_text(json.dumps({'coco/AP': 0.5}))
-    assert 'cannot tell which config was evaluated' in _error(
-        capsys, [str(orphan / 'metrics.json')] + out)
-    assert 'no <timestamp>/<timestamp>.json' in _error(capsys,
-                                                       [str(orphan)] + out)
-    assert 'missing.py: config file not found' in _error(
-        capsys, [f'missing.py={work_dir}'] + out)
-    bad_speed = tmp_path / 'speed.json'
-    bad_speed.write_text(json.dumps({'results': [{'name': 'x'}]}))
-    assert 'not a benchmark_speed.py --json file' in _error(
-        capsys, ['--speed', str(bad_speed)] + out)
-    plain = tmp_path / 'plain.md'
-    plain.write_text('# no markers\n')
-    assert 'no block between' in _error(capsys, ['--output', str(plain)])
-    assert 'must end in .png' in _error(capsys, out + ['--plot', 'x.jpg'])
+def test_bad_arguments_exit_with_a_message(doc, tmp_path):
+    ret = _run('--output', str(doc), '--plot', 'x.jpg')
+    assert ret.returncode == 2 and 'must end in .png' in ret.stderr

@@ -1,5 +1,6 @@
 """``tools/deployment/pytorch2onnx.py``: export, verification, errors."""
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -28,15 +29,24 @@ def run_tool(*args):
 
 
 def test_export_and_verify(tmp_path):
+    pytest.importorskip('openvino')
     out = tmp_path / 'mobile.onnx'
+    xml = tmp_path / 'mobile.xml'
     result = run_tool(MOBILE, '--output', str(out), '--input-shape', '64',
-                      '64', '--verify', '--runs', '2')
+                      '64', '--verify', '--runs', '2', '--openvino', str(xml))
     assert result.returncode == 0, result.stderr
     assert out.stat().st_size > 1e6
+    assert (tmp_path / 'mobile.bin').stat().st_size > 1e6
     assert 'input 1x3x64x64, fixed batch, fused: True' in result.stdout
-    assert result.stdout.count(': ok') == 2  # random and mannequin, batch 1
+    # random and mannequin, batch 1, in each runtime
+    assert result.stdout.count(': ok') == 4
+    assert 'verify OpenVINO batch 1 mannequin' in result.stdout
     assert 'verify: passed' in result.stdout
-    assert 'ORT speedup' in result.stdout
+    assert 'OpenVINO speedup over PyTorch' in result.stdout
+    # 64x64 is not the codec's input size: no metadata, and it says so
+    assert 'metadata: not written beside' in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'mobile.bin', 'mobile.onnx', 'mobile.xml']
 
 
 def test_dynamic_batch_verifies_another_batch(tmp_path):
@@ -48,8 +58,11 @@ def test_dynamic_batch_verifies_another_batch(tmp_path):
     # default input: the codec's input_size (W, H) = (96, 128)
     assert 'input 2x3x128x96, dynamic batch' in result.stdout
     assert 'opset 18' in result.stdout
-    assert 'verify batch 3 mannequin' in result.stdout
+    assert 'verify ONNX Runtime batch 3 mannequin' in result.stdout
     assert 'verify: passed' in result.stdout
+    # the pipeline's metadata beside the model
+    meta = json.loads((tmp_path / 'el.pose.json').read_text())
+    assert meta['input_size'] == [96, 128]
 
 
 @pytest.fixture(scope='module')
@@ -73,6 +86,7 @@ def assert_usage_error(tool, capsys, argv, message):
     (['--batch', '0'], '--batch must be a positive integer'),
     (['--checkpoint', 'missing.pth'], '--checkpoint file not found'),
     (['--input-shape', '72', '64'], 'does not run at --input-shape 72 64'),
+    (['--openvino', 'model.bin'], '--openvino must name a .xml file'),
 ])
 def test_bad_arguments(tool, capsys, tmp_path, args, message):
     assert_usage_error(tool, capsys,
@@ -94,3 +108,17 @@ def test_missing_extra(tool, capsys, monkeypatch, tmp_path):
     assert_usage_error(tool, capsys,
                        [MOBILE, '--output', str(tmp_path / 'x.onnx')],
                        'pip install "elhrnet_mm[deploy]"')
+
+
+def test_missing_openvino(tool, capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, 'openvino', None)
+    assert_usage_error(tool, capsys,
+                       [MOBILE, '--output', str(tmp_path / 'x.onnx'),
+                        '--openvino', str(tmp_path / 'x.xml')],
+                       "'openvino' is not installed")
+
+
+def test_output_must_be_onnx(tool, capsys, tmp_path):
+    assert_usage_error(tool, capsys,
+                       [MOBILE, '--output', str(tmp_path / 'x.pt')],
+                       '--output must name a .onnx file')

@@ -28,7 +28,9 @@ def runs(tmp_path_factory, tiny_coco):
     killed = config(
         'killed.py', work, **{
             'custom_imports.imports': ['elhrnet_mm', 'sigkill_hook'],
-            'custom_hooks': [dict(type='SigkillHook', at_iter=KILL_AT_ITER)],
+            # the config's own hooks (safe checkpoints) and the killer
+            'custom_hooks': tiny_run.tiny_custom_hooks() +
+            [dict(type='SigkillHook', at_iter=KILL_AT_ITER)],
         })
     # the uninterrupted reference and the run to kill, side by side
     whole = tiny_run.start(

@@ -34,6 +34,12 @@ def write_config(path, data_root, options=None):
     return str(path)
 
 
+def tiny_custom_hooks():
+    """The tiny config's ``custom_hooks`` (MMPose's and our runtime's), to
+    extend rather than replace with ``--cfg-options``/``options``."""
+    return [dict(h) for h in Config.fromfile(TINY_CONFIG).custom_hooks]
+
+
 def env(**extra):
     # CPU processes (gloo) even where GPUs exist
     out = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore',

@@ -41,7 +41,7 @@ from mmpose.evaluation.metrics import CocoMetric
 
 from elhrnet_mm.evaluation import (COCO_SIGMAS, parallel_oks_nms,
                                    parallel_oks_nms_scores)
-from elhrnet_mm.utils.complexity import mmpose_config_path
+from elhrnet_mm.utils.mmpose_models import mmpose_config_path
 
 #: OKS threshold of MMPose's methods (``CocoMetric``'s default ``nms_thr``).
 NMS_THR = 0.9

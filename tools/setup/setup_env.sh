@@ -41,11 +41,11 @@ $PIP install -q $C json_tricks munkres six scipy matplotlib pillow opencv-python
   pycocotools requests
 $PIP install -q $C --no-deps openmim==0.3.9
 $PIP install -q $C click colorama model-index pandas rich tabulate
-echo "[setup] test tools and the deploy extra (ONNX export, ONNX Runtime)"
-$PIP install -q $C pytest onnx onnxruntime
+echo "[setup] test tools and the deploy extra (ONNX export, ONNX Runtime, OpenVINO)"
+$PIP install -q $C pytest onnx onnxruntime openvino
 echo "[setup] elhrnet_mm (editable)"
 $PIP install -q $C --no-deps --no-build-isolation -e .
-"$VENV/bin/python" -c "import torchvision, mmcv.ops, mmpose.apis, xtcocotools.coco, elhrnet_mm, onnx, onnxruntime"
+"$VENV/bin/python" -c "import torchvision, mmcv.ops, mmpose.apis, xtcocotools.coco, elhrnet_mm, onnx, onnxruntime, openvino"
 rm -f "$VENV"/.elhrnet_mm_setup_*
 touch "$stamp"
 echo "[setup] done: $VENV"

@@ -10,11 +10,11 @@ from mmpose.models.backbones import LiteHRNet
 from mmpose.registry import MODELS
 
 from ..blocks import CBAMCrossResolutionWeighting
+from .extra_checks import HRNET_INIT_CFG, check_lite_extra
 from .mixins import MultiResolutionInputMixin
 
 #: Which conditional channel weighting (CCW) blocks get CBAMs.
 CBAM_BLOCKS = ('all', 'first_per_module', 'first_per_stage')
-_EXTRA_KEYS = ('stem', 'num_stages', 'stages_spec', 'with_head')
 _SPEC_KEYS = ('num_modules', 'num_branches', 'num_blocks', 'module_type',
               'with_fuse', 'reduce_ratios', 'num_channels')
 
@@ -75,13 +75,7 @@ class CBAMLiteHRNet(MultiResolutionInputMixin, LiteHRNet):
                  cbam_reduction_ratio: int = 16,
                  cbam_spatial_kernel_size: int = 7,
                  cbam_clamp_hidden: bool = True,
-                 init_cfg=[
-                     dict(type='Normal', std=0.001, layer=['Conv2d']),
-                     dict(
-                         type='Constant',
-                         val=1,
-                         layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
+                 init_cfg=HRNET_INIT_CFG):
         self._check_extra(extra)
         if with_cp:
             raise ValueError(
@@ -123,39 +117,11 @@ class CBAMLiteHRNet(MultiResolutionInputMixin, LiteHRNet):
     @staticmethod
     def _check_extra(extra: dict) -> None:
         """Raise ValueError naming the field for a malformed ``extra``."""
-        missing = [k for k in _EXTRA_KEYS if k not in extra]
-        if missing:
-            raise ValueError(f'extra lacks {missing}; CBAMLiteHRNet needs '
-                             f'{list(_EXTRA_KEYS)}')
-        spec = extra['stages_spec']
-        missing = [k for k in _SPEC_KEYS if k not in spec]
-        if missing:
-            raise ValueError(f"extra['stages_spec'] lacks {missing}; it "
-                             f'needs {list(_SPEC_KEYS)}')
-        n = extra['num_stages']
-        for key in _SPEC_KEYS:
-            if len(spec[key]) != n:
+        check_lite_extra(extra, _SPEC_KEYS,
+                         'conditional channel weighting blocks')
+        for i, module_type in enumerate(extra['stages_spec']['module_type']):
+            if str(module_type).upper() != 'LITE':
                 raise ValueError(
-                    f"extra['stages_spec']['{key}'] has {len(spec[key])} "
-                    f"entries but extra['num_stages'] is {n}; give one entry "
-                    'per stage')
-        for i in range(n):
-            field = "extra['stages_spec']"
-            if str(spec['module_type'][i]).upper() != 'LITE':
-                raise ValueError(
-                    f"{field}['module_type'][{i}] = "
-                    f"{spec['module_type'][i]!r}: CBAMs sit in the "
-                    'cross-resolution weighting, which only LITE modules '
-                    "have; allowed: 'LITE'")
-            channels = spec['num_channels'][i]
-            if len(channels) != spec['num_branches'][i]:
-                raise ValueError(
-                    f"{field}['num_channels'][{i}] has {len(channels)} "
-                    f"entries but num_branches[{i}] is "
-                    f"{spec['num_branches'][i]}; give one width per branch")
-            for b, c in enumerate(channels):
-                if c % 2:
-                    raise ValueError(
-                        f"{field}['num_channels'][{i}][{b}] = {c} is odd; "
-                        'conditional channel weighting splits channels in '
-                        'halves, allowed: even widths')
+                    f"extra['stages_spec']['module_type'][{i}] = "
+                    f'{module_type!r}: CBAMs sit in the cross-resolution '
+                    "weighting, which only LITE modules have; allowed: 'LITE'")

@@ -6,7 +6,7 @@ architecture (stem, transitions, fuse layers, iterative head) with a DGC
 block as the second half of the stem and DMC blocks in the stages.
 """
 import copy
-from typing import List, Optional, Type
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -16,7 +16,8 @@ from mmpose.models.backbones import LiteHRNet
 from mmpose.models.backbones.litehrnet import LiteHRModule
 from mmpose.registry import MODELS
 
-from ..blocks import DGCBlock, DMCBlock
+from ..blocks.build import build_block
+from .extra_checks import HRNET_INIT_CFG, check_lite_extra, require_keys
 from .mixins import MultiResolutionInputMixin
 
 _SPEC_KEYS = ('num_modules', 'num_branches', 'num_blocks', 'with_fuse',
@@ -26,6 +27,10 @@ _SPEC_KEYS = ('num_modules', 'num_branches', 'num_blocks', 'with_fuse',
 class DiteStem(BaseModule):
     """3x3 conv (stride 2) + BN + ReLU, then a stride-2 DGC-type block.
 
+    ``block`` is the block's config (``dict(type='DGCBlock', ...)``); the
+    stem sets its ``channels``, ``stride``, ``conv_cfg``, ``norm_cfg`` and
+    ``with_cp``.
+
     Shapes:
         input (N, C_in, H, W) -> output (N, stem_channels, H / 4, W / 4).
     """
@@ -33,8 +38,7 @@ class DiteStem(BaseModule):
     def __init__(self,
                  in_channels: int,
                  stem_channels: int,
-                 block: Type[nn.Module],
-                 block_cfg: Optional[dict] = None,
+                 block: dict,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN'),
                  with_cp: bool = False,
@@ -50,13 +54,14 @@ class DiteStem(BaseModule):
             conv_cfg=conv_cfg,
             norm_cfg=copy.deepcopy(norm_cfg),
             act_cfg=dict(type='ReLU'))
-        self.block = block(
-            stem_channels,
+        self.block = build_block(
+            block,
+            'stem_block',
+            channels=stem_channels,
             stride=2,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            with_cp=with_cp,
-            **(block_cfg or {}))
+            with_cp=with_cp)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.block(self.conv1(x))
@@ -68,8 +73,10 @@ class DiteHRModule(LiteHRModule):
     Everything (the fuse layers with their quirks, ``multiscale_output``,
     the forward pass) is MMPose's :class:`LiteHRModule` in its 'LITE' mode,
     in which ``self.layers`` maps the list of branches to a list of
-    branches; only the blocks (``block(in_channels, **block_cfg)``, built
-    ``num_blocks`` times) differ. Like the official Dite-HRNet, the ReLU
+    branches; only the blocks differ: ``num_blocks`` blocks built from the
+    config ``block`` (``dict(type='DMCBlock', ...)``), the module setting
+    their ``in_channels`` (one per branch), ``conv_cfg``, ``norm_cfg`` and
+    ``with_cp``. Like the official Dite-HRNet, the ReLU
     after each fused sum is in place, so the sum of row 0 (which aliases
     the first branch) also feeds rows >= 1 after the ReLU.
     """
@@ -78,8 +85,7 @@ class DiteHRModule(LiteHRModule):
                  num_branches: int,
                  num_blocks: int,
                  in_channels: List[int],
-                 block: Type[nn.Module],
-                 block_cfg: Optional[dict] = None,
+                 block: dict,
                  multiscale_output: bool = False,
                  with_fuse: bool = True,
                  conv_cfg: Optional[dict] = None,
@@ -87,8 +93,7 @@ class DiteHRModule(LiteHRModule):
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None):
         # read by _make_weighting_blocks during LiteHRModule.__init__
-        self.block = block
-        self.block_cfg = dict(block_cfg or {})
+        self.block_cfg = block
         super().__init__(
             num_branches,
             num_blocks,
@@ -107,12 +112,13 @@ class DiteHRModule(LiteHRModule):
     def _make_weighting_blocks(self, num_blocks, reduce_ratio, stride=1):
         """``num_blocks`` blocks on all branches (LiteHRModule's hook)."""
         return nn.Sequential(*[
-            self.block(
-                self.in_channels,
+            build_block(
+                self.block_cfg,
+                'stage_block',
+                in_channels=self.in_channels,
                 conv_cfg=self.conv_cfg,
                 norm_cfg=self.norm_cfg,
-                with_cp=self.with_cp,
-                **self.block_cfg) for _ in range(num_blocks)
+                with_cp=self.with_cp) for _ in range(num_blocks)
         ])
 
 
@@ -123,13 +129,18 @@ class DiteHRNet(MultiResolutionInputMixin, LiteHRNet):
     MMPose's :class:`~mmpose.models.LiteHRNet` (transitions, fuse layers,
     iterative head, ``norm_eval``; same parameter names) with
 
-    * the stem's second half a :class:`~elhrnet_mm.models.blocks.DGCBlock`
-      (stride 2; :class:`DiteStem`), and
-    * every conditional channel weighting block a
-      :class:`~elhrnet_mm.models.blocks.DMCBlock`.
+    * the stem's second half a ``stem_block`` (by default a
+      :class:`~elhrnet_mm.models.blocks.DGCBlock`, stride 2;
+      :class:`DiteStem`), and
+    * every conditional channel weighting block a ``stage_block`` (by
+      default a :class:`~elhrnet_mm.models.blocks.DMCBlock`).
 
-    All block hyper-parameters are the official ones by default (they are
-    hard-coded there); ``block_cfg`` / ``stem_cfg`` override them.
+    Both are config dicts built through MMPose's ``MODELS``, so other
+    blocks come by config: EDite-HRNet is ``stem_block=dict(type=
+    'EDGCBlock')``, ``stage_block=dict(type='EDMCBlock')``
+    (:class:`~elhrnet_mm.models.backbones.EDiteHRNet`). All block
+    hyper-parameters are the official ones by default (they are hard-coded
+    there); the dicts' further keys override them.
 
     Args:
         extra (dict): ``stem=dict(stem_channels, out_channels)`` (equal),
@@ -143,11 +154,14 @@ class DiteHRNet(MultiResolutionInputMixin, LiteHRNet):
         norm_eval (bool): freeze BN statistics in training. Default: False.
         with_cp (bool): gradient checkpointing in the blocks.
             Default: False.
-        block_cfg (dict, optional): arguments of the stage blocks (see
-            :class:`~elhrnet_mm.models.blocks.DMCBlock`, e.g.
-            ``dcm_pooling='window'``). Default: None.
-        stem_cfg (dict, optional): arguments of the stem block (see
-            :class:`~elhrnet_mm.models.blocks.DGCBlock`). Default: None.
+        stem_block (dict): the stem block, ``type`` and its arguments other
+            than ``channels``, ``stride``, ``conv_cfg``, ``norm_cfg`` and
+            ``with_cp`` (see :class:`~elhrnet_mm.models.blocks.DGCBlock`).
+            Default: ``dict(type='DGCBlock')``.
+        stage_block (dict): the stage blocks, ``type`` and its arguments
+            other than ``in_channels``, ``conv_cfg``, ``norm_cfg`` and
+            ``with_cp`` (see :class:`~elhrnet_mm.models.blocks.DMCBlock`,
+            e.g. ``dcm_pooling='window'``). Default: ``dict(type='DMCBlock')``.
         init_cfg (list[dict]): as LiteHRNet (Normal(std=0.001) for Conv2d,
             1 for norms); DKA kernel banks keep their own Kaiming init.
 
@@ -156,9 +170,6 @@ class DiteHRNet(MultiResolutionInputMixin, LiteHRNet):
         four branches) -> tuple with one (N, C_0, H/4, W/4) tensor.
     """
 
-    stem_block: Type[nn.Module] = DGCBlock
-    stage_block: Type[nn.Module] = DMCBlock
-
     def __init__(self,
                  extra: dict,
                  in_channels: int = 3,
@@ -166,18 +177,12 @@ class DiteHRNet(MultiResolutionInputMixin, LiteHRNet):
                  norm_cfg: dict = dict(type='BN'),
                  norm_eval: bool = False,
                  with_cp: bool = False,
-                 block_cfg: Optional[dict] = None,
-                 stem_cfg: Optional[dict] = None,
-                 init_cfg=[
-                     dict(type='Normal', std=0.001, layer=['Conv2d']),
-                     dict(
-                         type='Constant',
-                         val=1,
-                         layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
+                 stem_block: dict = dict(type='DGCBlock'),
+                 stage_block: dict = dict(type='DMCBlock'),
+                 init_cfg=HRNET_INIT_CFG):
         self._check_extra(extra)
         # read by _make_stage during LiteHRNet.__init__
-        self.block_cfg = dict(block_cfg or {})
+        self.stage_block_cfg = copy.deepcopy(stage_block)
         lite_extra = copy.deepcopy(extra)
         lite_extra['stem'].setdefault('expand_ratio', 1)
         super().__init__(
@@ -193,8 +198,7 @@ class DiteHRNet(MultiResolutionInputMixin, LiteHRNet):
         self.stem = DiteStem(
             in_channels,
             extra['stem']['stem_channels'],
-            self.stem_block,
-            block_cfg=stem_cfg,
+            stem_block,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             with_cp=with_cp)
@@ -204,49 +208,14 @@ class DiteHRNet(MultiResolutionInputMixin, LiteHRNet):
     @staticmethod
     def _check_extra(extra: dict) -> None:
         """Raise ValueError naming the field for a malformed ``extra``."""
-        for key in ('stem', 'num_stages', 'stages_spec', 'with_head'):
-            if key not in extra:
-                raise ValueError(f"extra['{key}'] is missing; needed: stem, "
-                                 'num_stages, stages_spec, with_head')
+        check_lite_extra(extra, _SPEC_KEYS, 'the blocks')
         stem = extra['stem']
-        for key in ('stem_channels', 'out_channels'):
-            if key not in stem:
-                raise ValueError(f"extra['stem']['{key}'] is missing")
+        require_keys(stem, ('stem_channels', 'out_channels'), "extra['stem']")
         if stem['stem_channels'] != stem['out_channels']:
             raise ValueError(
                 f"extra['stem']: stem_channels ({stem['stem_channels']}) and "
                 f"out_channels ({stem['out_channels']}) must be equal (the "
                 'DGC stem block keeps the width)')
-        num_stages = extra['num_stages']
-        spec = extra['stages_spec']
-        for key in _SPEC_KEYS:
-            if key not in spec:
-                raise ValueError(f"extra['stages_spec']['{key}'] is "
-                                 f'missing; needed: {list(_SPEC_KEYS)}')
-            if len(spec[key]) != num_stages:
-                raise ValueError(
-                    f"extra['stages_spec']['{key}'] has {len(spec[key])} "
-                    f'entries; give one per stage (num_stages={num_stages})')
-        previous = 1
-        field = "extra['stages_spec']"
-        for i, (nb, widths) in enumerate(
-                zip(spec['num_branches'], spec['num_channels'])):
-            if nb < previous:
-                raise ValueError(
-                    f"{field}['num_branches'][{i}] = {nb} is fewer than the "
-                    f'previous stage\'s {previous}; allowed: >= {previous}')
-            if len(widths) != nb:
-                raise ValueError(
-                    f"{field}['num_channels'][{i}] has {len(widths)} "
-                    f'widths but num_branches[{i}] is {nb}; give one per '
-                    'branch')
-            odd = [c for c in widths if c % 2]
-            if odd:
-                raise ValueError(
-                    f"{field}['num_channels'][{i}] = {tuple(widths)} has odd "
-                    'widths; the blocks split channels in halves, allowed: '
-                    'even widths')
-            previous = nb
 
     def _make_stage(self,
                     stages_spec,
@@ -259,8 +228,7 @@ class DiteHRNet(MultiResolutionInputMixin, LiteHRNet):
                 stages_spec['num_branches'][stage_index],
                 stages_spec['num_blocks'][stage_index],
                 in_channels,
-                self.stage_block,
-                block_cfg=self.block_cfg,
+                self.stage_block_cfg,
                 multiscale_output=multiscale_output,
                 with_fuse=stages_spec['with_fuse'][stage_index],
                 conv_cfg=self.conv_cfg,

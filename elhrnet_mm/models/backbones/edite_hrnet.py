@@ -4,51 +4,44 @@ Rui et al., "EDite-HRNet: Enhanced Dynamic Lightweight High-Resolution
 Network for Human Pose Estimation", IEEE Access, Sec. III, Fig. 1-2; the
 S/L variants of Sec. IV-B and the ablation variants of Table 5.
 """
-from typing import Optional
-
 from mmpose.registry import MODELS
 
-from ..blocks import DGCBlock, DMCBlock, EDGCBlock, EDMCBlock
 from .dite_hrnet import DiteHRNet
 
 
 @MODELS.register_module()
 class EDiteHRNet(DiteHRNet):
-    """Dite-HRNet with Enhanced ConvBN and/or EDMC blocks.
+    """:class:`DiteHRNet` with EDite-HRNet-S's blocks as defaults.
 
-    On the Dite-HRNet skeleton (``extra`` as :class:`DiteHRNet`; the paper
-    uses Dite-HRNet-18's) the two changes of the paper are switched
-    separately, so the backbone covers the paper's models:
+    Nothing but the defaults of ``stem_block`` and ``stage_block`` differs
+    from :class:`DiteHRNet` (``extra`` as there; the paper uses
+    Dite-HRNet-18's). The paper's models are block configs:
 
-    ================================  ===============  ====  =============
-    model (paper)                     enhanced_convbn  edmc  mix_groups
-    ================================  ===============  ====  =============
-    Dite-HRNet-18 + Enhanced ConvBN   True             False -
-    EDite-HRNet-S (+ EDMC, Table 5)   True             True  None (dw)
-    EDite-HRNet-L                     True             True  1 (normal)
-    ================================  ===============  ====  =============
+    ===============================  =====================================
+    model (paper)                    blocks
+    ===============================  =====================================
+    EDite-HRNet-S                    the defaults: ``stem_block=dict(type=
+                                     'EDGCBlock')``, ``stage_block=dict(
+                                     type='EDMCBlock', mix_groups=None)``
+    EDite-HRNet-L                    ``stage_block=dict(type='EDMCBlock',
+                                     mix_groups=1)``
+    Dite-HRNet-18 + Enhanced ConvBN  ``stage_block=dict(type='DMCBlock',
+    (Table 5)                        conv_bn_cfg=dict(type=
+                                     'EnhancedConvBN'))``
+    ===============================  =====================================
 
-    ``enhanced_convbn``: the stem block is an
-    :class:`~elhrnet_mm.models.blocks.EDGCBlock` and the DSC layers of the
-    stage blocks are Enhanced ConvBN (GhostModuleV2 with DFC attention).
-    ``edmc``: the stage blocks are
-    :class:`~elhrnet_mm.models.blocks.EDMCBlock` (cheap op + Mix of the
-    complex half's stage outputs) instead of DMC blocks. ``mix_groups`` is
-    the EDMC Mix conv's groups: None (one per output channel, "depth-wise",
-    S) or 1 ("normal convolution", L). With both switches off this is
-    :class:`DiteHRNet`.
+    :class:`~elhrnet_mm.models.blocks.EDGCBlock` is the DGC block with
+    Enhanced ConvBN (GhostModuleV2 with DFC attention) at its depthwise
+    ConvBN positions; :class:`~elhrnet_mm.models.blocks.EDMCBlock` the DMC
+    block with the cheap op + Mix of the complex half's stage outputs and
+    Enhanced ConvBN in its DSC (``conv_bn_cfg``). ``mix_groups`` is the Mix
+    conv's groups: None (one per output channel, "depth-wise", S) or 1
+    ("normal convolution", L).
 
     Args:
         extra (dict): as :class:`DiteHRNet`.
-        enhanced_convbn (bool): Default: True.
-        edmc (bool): Default: True.
-        mix_groups (int, optional): Default: None (S).
-        block_cfg (dict, optional): further stage-block arguments
-            (``cheap_groups``, ``mix_inputs``, ``enhanced_cfg``, DMC
-            arguments). Default: None.
-        stem_cfg (dict, optional): further stem-block arguments
-            (``enhanced_layers``, ``enhanced_cfg``, DGC arguments).
-            Default: None.
+        stem_block (dict): Default: ``dict(type='EDGCBlock')``.
+        stage_block (dict): Default: ``dict(type='EDMCBlock')``.
         Other arguments as :class:`DiteHRNet`.
 
     Shapes:
@@ -59,22 +52,12 @@ class EDiteHRNet(DiteHRNet):
     def __init__(self,
                  extra: dict,
                  *args,
-                 enhanced_convbn: bool = True,
-                 edmc: bool = True,
-                 mix_groups: Optional[int] = None,
-                 block_cfg: Optional[dict] = None,
-                 stem_cfg: Optional[dict] = None,
+                 stem_block: dict = dict(type='EDGCBlock'),
+                 stage_block: dict = dict(type='EDMCBlock'),
                  **kwargs):
-        block_cfg = dict(block_cfg or {})
-        if edmc:
-            block_cfg['mix_groups'] = mix_groups
-        elif mix_groups is not None:
-            raise ValueError('EDiteHRNet mix_groups is only allowed with '
-                             'edmc=True (it sets the EDMC Mix conv)')
-        block_cfg['layer_type'] = ('EnhancedConvBN'
-                                   if enhanced_convbn else 'ConvBN')
-        # instance attributes read by DiteHRNet.__init__
-        self.stage_block = EDMCBlock if edmc else DMCBlock
-        self.stem_block = EDGCBlock if enhanced_convbn else DGCBlock
         super().__init__(
-            extra, *args, block_cfg=block_cfg, stem_cfg=stem_cfg, **kwargs)
+            extra,
+            *args,
+            stem_block=stem_block,
+            stage_block=stage_block,
+            **kwargs)

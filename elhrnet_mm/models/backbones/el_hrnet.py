@@ -12,12 +12,28 @@ from mmpose.models.backbones import HRNet
 from mmpose.registry import MODELS
 
 from ..blocks import LABasicBlock, LBasicBlock
+from .extra_checks import (HRNET_INIT_CFG, require_entries, require_even,
+                           require_keys, require_no_fewer_branches)
 from .mixins import MultiResolutionInputMixin
 
 _STAGE_KEYS = ('num_modules', 'num_branches', 'block', 'num_blocks',
                'num_channels')
 _L_BLOCK_KEYS = ('groups', 'nconv_norm_cfg', 'nconv_act_cfg')
 _LA_BLOCK_KEYS = _L_BLOCK_KEYS + ('reduction_ratio', 'spatial_kernel_size')
+
+
+class PresetBlock(functools.partial):
+    """A block class with some constructor arguments preset.
+
+    HRNet builds each block of ``blocks_dict`` as ``block(in_channels,
+    out_channels, stride=..., downsample=..., with_cp=..., norm_cfg=...,
+    conv_cfg=...)`` and reads ``block.expansion``; ``PresetBlock(block,
+    **preset)`` adds ``preset`` to that call and passes ``expansion`` on.
+    """
+
+    @property
+    def expansion(self) -> int:
+        return self.func.expansion
 
 
 @MODELS.register_module()
@@ -68,13 +84,7 @@ class ELHRNet(MultiResolutionInputMixin, HRNet):
                  with_cp: bool = False,
                  zero_init_residual: bool = False,
                  frozen_stages: int = -1,
-                 init_cfg=[
-                     dict(type='Normal', std=0.001, layer=['Conv2d']),
-                     dict(
-                         type='Constant',
-                         val=1,
-                         layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
+                 init_cfg=HRNET_INIT_CFG):
         block_cfg = dict(block_cfg or {})
         self._check_extra(extra, block_cfg)
         # HRNet looks its blocks up in ``self.blocks_dict``; bind ours to the
@@ -82,13 +92,11 @@ class ELHRNet(MultiResolutionInputMixin, HRNet):
         self.blocks_dict = dict(type(self).blocks_dict)
         for name in ('L_BASIC', 'LA_BASIC'):
             keys = _LA_BLOCK_KEYS if name == 'LA_BASIC' else _L_BLOCK_KEYS
-            block = functools.partial(
+            self.blocks_dict[name] = PresetBlock(
                 type(self).blocks_dict[name],
                 act_cfg=copy.deepcopy(act_cfg),
                 **{k: v
                    for k, v in block_cfg.items() if k in keys})
-            block.expansion = 1
-            self.blocks_dict[name] = block
         super().__init__(
             extra,
             in_channels=in_channels,
@@ -107,16 +115,11 @@ class ELHRNet(MultiResolutionInputMixin, HRNet):
         """Raise ValueError naming the field for any malformed stage spec."""
         allowed_blocks = ', '.join(cls.blocks_dict)
         used = set()
+        require_keys(extra, [f'stage{s}' for s in range(1, 5)], 'extra')
         for s in range(1, 5):
             name = f'stage{s}'
-            if name not in extra:
-                raise ValueError(f"extra['{name}'] is missing; ELHRNet needs "
-                                 'stage1, stage2, stage3 and stage4')
             stage = extra[name]
-            missing = [k for k in _STAGE_KEYS if k not in stage]
-            if missing:
-                raise ValueError(f"extra['{name}'] lacks {missing}; each "
-                                 f'stage needs {list(_STAGE_KEYS)}')
+            require_keys(stage, _STAGE_KEYS, f"extra['{name}']")
             if stage['block'] not in cls.blocks_dict:
                 raise ValueError(
                     f"extra['{name}']['block'] = {stage['block']!r} is "
@@ -124,18 +127,12 @@ class ELHRNet(MultiResolutionInputMixin, HRNet):
             used.add(stage['block'])
             nb = stage['num_branches']
             for key in ('num_blocks', 'num_channels'):
-                if len(stage[key]) != nb:
-                    raise ValueError(
-                        f"extra['{name}']['{key}'] has {len(stage[key])} "
-                        f'entries but num_branches is {nb}; give one entry '
-                        'per branch')
+                require_entries(stage[key], nb, f"extra['{name}']['{key}']",
+                                'num_branches', 'branch')
             if s > 1:
-                prev = extra[f'stage{s - 1}']['num_branches']
-                if nb < prev:
-                    raise ValueError(
-                        f"extra['{name}']['num_branches'] = {nb} is fewer "
-                        f'than the previous stage\'s {prev}; allowed: '
-                        f'>= {prev}')
+                require_no_fewer_branches(
+                    nb, extra[f'stage{s - 1}']['num_branches'],
+                    f"extra['{name}']['num_branches']")
             if stage['block'] in ('L_BASIC', 'LA_BASIC'):
                 cls._check_l_channels(name, stage, block_cfg)
         allowed_keys = _LA_BLOCK_KEYS if 'LA_BASIC' in used else _L_BLOCK_KEYS
@@ -148,12 +145,10 @@ class ELHRNet(MultiResolutionInputMixin, HRNet):
     def _check_l_channels(name: str, stage: dict, block_cfg: dict) -> None:
         groups = block_cfg.get('groups')
         ratio = block_cfg.get('reduction_ratio', 16)
+        require_even(stage['num_channels'], f"extra['{name}']['num_channels']",
+                     f"{stage['block']} blocks")
         for i, c in enumerate(stage['num_channels']):
             field = f"extra['{name}']['num_channels'][{i}] = {c}"
-            if c % 2:
-                raise ValueError(f'{field} is odd; {stage["block"]} blocks '
-                                 'split channels in halves, allowed: even '
-                                 'channel counts')
             if groups is not None and (c // 2) % groups:
                 raise ValueError(
                     f"{field}: its half ({c // 2}) does not split into "

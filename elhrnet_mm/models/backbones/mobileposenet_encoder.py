@@ -18,21 +18,21 @@ from .mixins import ChainableTrainMixin
 
 #: MobileNetV3-Large bottlenecks (Howard et al. 2019, Table 1):
 #: [kernel, expanded (mid) channels, out channels, SE, activation, stride].
-LARGE = [[3, 16, 16, False, 'ReLU', 1],
-         [3, 64, 24, False, 'ReLU', 2],
-         [3, 72, 24, False, 'ReLU', 1],
-         [5, 72, 40, True, 'ReLU', 2],
-         [5, 120, 40, True, 'ReLU', 1],
-         [5, 120, 40, True, 'ReLU', 1],
-         [3, 240, 80, False, 'HSwish', 2],
-         [3, 200, 80, False, 'HSwish', 1],
-         [3, 184, 80, False, 'HSwish', 1],
-         [3, 184, 80, False, 'HSwish', 1],
-         [3, 480, 112, True, 'HSwish', 1],
-         [3, 672, 112, True, 'HSwish', 1],
-         [5, 672, 160, True, 'HSwish', 2],
-         [5, 960, 160, True, 'HSwish', 1],
-         [5, 960, 160, True, 'HSwish', 1]]  # yapf: disable
+MOBILENETV3_LARGE_BOTTLENECKS = [[3, 16, 16, False, 'ReLU', 1],
+                                 [3, 64, 24, False, 'ReLU', 2],
+                                 [3, 72, 24, False, 'ReLU', 1],
+                                 [5, 72, 40, True, 'ReLU', 2],
+                                 [5, 120, 40, True, 'ReLU', 1],
+                                 [5, 120, 40, True, 'ReLU', 1],
+                                 [3, 240, 80, False, 'HSwish', 2],
+                                 [3, 200, 80, False, 'HSwish', 1],
+                                 [3, 184, 80, False, 'HSwish', 1],
+                                 [3, 184, 80, False, 'HSwish', 1],
+                                 [3, 480, 112, True, 'HSwish', 1],
+                                 [3, 672, 112, True, 'HSwish', 1],
+                                 [5, 672, 160, True, 'HSwish', 2],
+                                 [5, 960, 160, True, 'HSwish', 1],
+                                 [5, 960, 160, True, 'HSwish', 1]]  # yapf: disable
 
 
 @MODELS.register_module()
@@ -84,10 +84,10 @@ class MobilePoseNetEncoder(ChainableTrainMixin, MobileNetV3):
                      dict(type='Kaiming', layer=['Conv2d']),
                      dict(type='Constant', val=1, layer=['_BatchNorm'])
                  ]):
-        if not isinstance(num_layers, int) or not 1 <= num_layers <= len(
-                LARGE):
-            raise ValueError(f'num_layers must be an int in 1..{len(LARGE)}'
-                             f', got {num_layers!r}')
+        most = len(MOBILENETV3_LARGE_BOTTLENECKS)
+        if not isinstance(num_layers, int) or not 1 <= num_layers <= most:
+            raise ValueError(f'num_layers must be an int in 1..{most}, got '
+                             f'{num_layers!r}')
         for index in out_indices:
             if index not in range(-num_layers, num_layers):
                 raise ValueError(
@@ -97,7 +97,9 @@ class MobilePoseNetEncoder(ChainableTrainMixin, MobileNetV3):
         if frozen_stages not in range(-1, num_layers):
             raise ValueError(f'frozen_stages must be in -1..{num_layers - 1}'
                              f', got {frozen_stages!r}')
-        self.arch_settings = {'large': LARGE[:num_layers]}
+        self.arch_settings = {
+            'large': MOBILENETV3_LARGE_BOTTLENECKS[:num_layers]
+        }
         super().__init__(
             arch='large',
             conv_cfg=conv_cfg,

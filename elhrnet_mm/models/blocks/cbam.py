@@ -9,7 +9,6 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
@@ -93,6 +92,11 @@ class CBAM(BaseModule):
             norm_cfg=copy.deepcopy(norm_cfg),
             act_cfg=None)
 
+    @property
+    def channels(self) -> int:
+        """C, the channels the module attends."""
+        return self.channel_mlp[0].conv.in_channels
+
     def channel_attention(self, x: torch.Tensor) -> torch.Tensor:
         """``F_c`` of Eq. 5, shape (N, C, 1, 1).
 
@@ -120,6 +124,22 @@ class CBAM(BaseModule):
         return x * self.spatial_attention(x)
 
 
+class BranchCBAMs(nn.ModuleList):
+    """B :class:`CBAM` s (a ``ModuleList``, indexed ``<b>``), one per
+    channel group of a concatenation: ``forward`` splits its input into the
+    B groups of ``C_b`` channels, refines each with its CBAM and
+    concatenates. The training form of :class:`StackedCBAM`, which computes
+    the same map in a fixed number of calls and replaces it at deployment.
+
+    Shapes:
+        input (N, sum C_b, H, W) -> output (N, sum C_b, H, W).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = torch.split(x, [cbam.channels for cbam in self], dim=1)
+        return torch.cat([cbam(p) for cbam, p in zip(self, parts)], dim=1)
+
+
 class StackedCBAM(nn.Module):
     """B eval-mode :class:`CBAM` s on maps of one size, run on their
     channel concatenation in a fixed number of calls (not B times as many).
@@ -133,7 +153,8 @@ class StackedCBAM(nn.Module):
 
     Built by :meth:`CBAMCrossResolutionWeighting.switch_to_deploy
     <elhrnet_mm.models.blocks.CBAMCrossResolutionWeighting.switch_to_deploy>`
-    from CBAMs whose spatial norm was folded (:meth:`can_stack`).
+    from the :class:`BranchCBAMs` it replaces, once their spatial norms
+    are folded (:meth:`can_stack`).
 
     Shapes:
         input (N, sum C_b, H, W) -> output (N, sum C_b, H, W).
@@ -147,7 +168,7 @@ class StackedCBAM(nn.Module):
                              'in their spatial conv (fold it first)')
         first = [c.channel_mlp[0].conv for c in cbams]
         second = [c.channel_mlp[1].conv for c in cbams]
-        self.channels = [conv.in_channels for conv in first]
+        self.channels = [c.channels for c in cbams]
         self.mlp_in = self._block_diagonal(first)
         self.act = copy.deepcopy(cbams[0].channel_mlp[0].activate)
         self.mlp_out = self._block_diagonal(second)

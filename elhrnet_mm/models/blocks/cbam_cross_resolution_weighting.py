@@ -9,12 +9,11 @@ connected (1x1) layers of Lite-HRNet's cross-resolution weighting (Yu et al.,
 from typing import List, Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmpose.models.backbones.litehrnet import CrossResolutionWeighting
 from mmpose.registry import MODELS
 
-from .cbam import CBAM, StackedCBAM
+from .cbam import CBAM, BranchCBAMs, StackedCBAM
 from .nearest_upsample import scale_by_upsampled
 
 #: Where the CBAMs look, see :class:`CBAMCrossResolutionWeighting`.
@@ -107,23 +106,30 @@ class CBAMCrossResolutionWeighting(CrossResolutionWeighting):
             act_cfg=act_cfg,
             init_cfg=init_cfg)
         self.cbam_position = cbam_position
-        self.cbams = nn.ModuleList(
+        self.cbams = BranchCBAMs(
             CBAM(
                 c,
                 reduction_ratio=min(cbam_reduction_ratio, c),
                 spatial_kernel_size=cbam_spatial_kernel_size,
                 norm_cfg=norm_cfg,
                 conv_cfg=conv_cfg) for c in channels)
-        # set by switch_to_deploy ('pooled' only): all CBAMs in one pass
-        self.stacked_cbams = None
 
     def switch_to_deploy(self) -> None:
-        """With ``'pooled'`` CBAMs (all on maps of the smallest branch's
-        size) whose spatial BN is folded, run them as one
-        :class:`~.StackedCBAM` on the concatenated pooled maps."""
+        """With ``'pooled'`` CBAMs (all on the concatenated maps of the
+        smallest branch's size) whose spatial BN is folded, the
+        :class:`~.BranchCBAMs` become one :class:`~.StackedCBAM` (same
+        input and output; a child replaced, ``self`` stays)."""
         if self.cbam_position == 'pooled' and StackedCBAM.can_stack(
                 self.cbams):
-            self.stacked_cbams = StackedCBAM(self.cbams)
+            self.cbams = StackedCBAM(self.cbams)
+
+    def pool_to_smallest(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+        """Every branch but the last average-pooled to the last (smallest)
+        one's size, then the last (MMPose's pooling; the ONNX export form
+        pools with constant kernels, ``deploy/fixed_size_pooling.py``)."""
+        mini_size = x[-1].shape[-2:]
+        return [F.adaptive_avg_pool2d(s, mini_size)
+                for s in x[:-1]] + [x[-1]]
 
     def _refine(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
         return [cbam(s) for s, cbam in zip(x, self.cbams)]
@@ -132,13 +138,9 @@ class CBAMCrossResolutionWeighting(CrossResolutionWeighting):
         if self.cbam_position == 'main':
             x = self._refine(x)
         seen = self._refine(x) if self.cbam_position == 'full' else x
-        mini_size = seen[-1].shape[-2:]
-        pooled = [F.adaptive_avg_pool2d(s, mini_size)
-                  for s in seen[:-1]] + [seen[-1]]
-        if self.stacked_cbams is not None:
-            pooled = [self.stacked_cbams(torch.cat(pooled, dim=1))]
-        elif self.cbam_position == 'pooled':
-            pooled = self._refine(pooled)
-        weights = self.conv2(self.conv1(torch.cat(pooled, dim=1)))
+        pooled = torch.cat(self.pool_to_smallest(seen), dim=1)
+        if self.cbam_position == 'pooled':
+            pooled = self.cbams(pooled)
+        weights = self.conv2(self.conv1(pooled))
         weights = torch.split(weights, self.channels, dim=1)
         return [scale_by_upsampled(s, a) for s, a in zip(x, weights)]

@@ -5,7 +5,7 @@ Pose Estimation", IJCAI 2022, Sec. 3.4, Fig. 3b. Dite-HRNet uses it once,
 with stride 2, as the second half of its stem.
 """
 from collections import OrderedDict
-from typing import Optional, Sequence
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
 from .dynamic_split_conv import concat_shuffle
-from .enhanced_conv_bn import build_conv_bn
+from .build import build_block
 from .global_context_modeling import GlobalContextModeling
 
 #: The six ConvBN positions of the block, ``branch.layer``.
@@ -36,9 +36,9 @@ class DGCBlock(BaseModule):
 
     then concat (branch1, branch2) and channel shuffle (2 groups). Each
     position is a Dite-HRNet ConvBN (:class:`~.DynamicKernelConv` with
-    ``num_kernels`` kernels, or static for 1) unless it is named in
-    ``enhanced_layers``, which builds it as an :class:`~.EnhancedConvBN`
-    (EDite-HRNet's EDGC block, :class:`~.EDGCBlock`).
+    ``num_kernels`` kernels, or static for 1) unless ``conv_bn_cfgs``
+    gives it another layer type (EDite-HRNet's EDGC block,
+    :class:`~.EDGCBlock`, makes two of them Enhanced ConvBN).
 
     Args:
         channels (int): C, input and output channels (even).
@@ -47,9 +47,11 @@ class DGCBlock(BaseModule):
         reduction (int): DKA attention reduction. Default: 4.
         gcm_reduction (int): GCM's MLP reduction. Default: 4.
         bottleneck_ratio (int): branch2's 1x1 bottleneck. Default: 4.
-        enhanced_layers (Sequence[str]): positions (of :data:`LAYERS`) built
-            as EnhancedConvBN. Default: () (Dite-HRNet).
-        enhanced_cfg (dict, optional): extra EnhancedConvBN arguments.
+        conv_bn_cfgs (dict[str, dict], optional): the layer at positions of
+            :data:`LAYERS` (``{'branch1.dw': dict(type='EnhancedConvBN')}``),
+            a registered type taking :class:`~.DynamicConvModule`'s
+            arguments (which the block sets); positions not given are
+            ``dict(type='ConvBN')``. Default: None (Dite-HRNet).
         conv_cfg (dict, optional): conv layer config. Default: None.
         norm_cfg (dict, optional): norm config. Default: BN.
         act_cfg (dict): activation. Default: ReLU.
@@ -67,8 +69,7 @@ class DGCBlock(BaseModule):
                  reduction: int = 4,
                  gcm_reduction: int = 4,
                  bottleneck_ratio: int = 4,
-                 enhanced_layers: Sequence[str] = (),
-                 enhanced_cfg: Optional[dict] = None,
+                 conv_bn_cfgs: Optional[Dict[str, dict]] = None,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU'),
@@ -86,30 +87,28 @@ class DGCBlock(BaseModule):
             raise ValueError(
                 f'{name} bottleneck_ratio={bottleneck_ratio!r}; allowed: an '
                 f'int in [1, {half}]')
-        unknown = sorted(set(enhanced_layers) - set(LAYERS))
+        conv_bn_cfgs = dict(conv_bn_cfgs or {})
+        unknown = sorted(set(conv_bn_cfgs) - set(LAYERS))
         if unknown:
-            raise ValueError(f'{name} enhanced_layers has unknown entries '
+            raise ValueError(f'{name} conv_bn_cfgs has unknown positions '
                              f'{unknown}; allowed: {LAYERS}')
-        if enhanced_cfg and not enhanced_layers:
-            raise ValueError(f'{name} enhanced_cfg needs enhanced_layers')
         self.with_cp = with_cp
         mid = half // bottleneck_ratio
 
         def layer(position, cin, cout, kernel_size, layer_stride, act):
-            enhanced = position in enhanced_layers
-            return build_conv_bn(
-                'EnhancedConvBN' if enhanced else 'ConvBN',
-                cin,
-                cout,
-                kernel_size,
+            return build_block(
+                conv_bn_cfgs.get(position, dict(type='ConvBN')),
+                f"{name} conv_bn_cfgs['{position}']",
+                in_channels=cin,
+                out_channels=cout,
+                kernel_size=kernel_size,
                 stride=layer_stride,
                 groups=cin if kernel_size > 1 else 1,
                 num_kernels=num_kernels,
                 reduction=reduction,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
-                act_cfg=act_cfg if act else None,
-                enhanced_cfg=enhanced_cfg if enhanced else None)
+                act_cfg=act_cfg if act else None)
 
         def gcm():
             return GlobalContextModeling(

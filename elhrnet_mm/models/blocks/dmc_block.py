@@ -47,9 +47,8 @@ class DMCBlock(BaseModule):
         dcm_pooling (str): DCM pooling, ``'official'`` or ``'window'``
             (see :class:`~.DenseContextModeling`). Default: 'official'.
         dka_reduction (int): DKA attention reduction. Default: 4.
-        layer_type (str): DSC's layers, ``'ConvBN'`` or ``'EnhancedConvBN'``
-            (EDite-HRNet's Enhanced ConvBN). Default: 'ConvBN'.
-        enhanced_cfg (dict, optional): extra EnhancedConvBN arguments.
+        conv_bn_cfg (dict): the DSC's layers (see
+            :class:`~.DynamicSplitConv`). Default: ``dict(type='ConvBN')``.
         conv_cfg (dict, optional): conv layer config. Default: None.
         norm_cfg (dict, optional): norm config. Default: BN.
         act_cfg (dict): activation of the attention MLPs. Default: ReLU.
@@ -69,8 +68,7 @@ class DMCBlock(BaseModule):
                  dcm_reduction: int = 8,
                  dcm_pooling: str = 'official',
                  dka_reduction: int = 4,
-                 layer_type: str = 'ConvBN',
-                 enhanced_cfg: Optional[dict] = None,
+                 conv_bn_cfg: dict = dict(type='ConvBN'),
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU'),
@@ -107,8 +105,7 @@ class DMCBlock(BaseModule):
                 num_groups=dsc_groups[b],
                 num_kernels=dsc_kernels[b],
                 reduction=dka_reduction,
-                layer_type=layer_type,
-                enhanced_cfg=enhanced_cfg,
+                conv_bn_cfg=conv_bn_cfg,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg)
             for b, c in enumerate(self.branch_channels)

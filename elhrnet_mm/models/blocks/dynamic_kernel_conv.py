@@ -16,7 +16,8 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
-from ...utils.complexity import register_conv_like
+from ..utils.bn_folding import fold_bn_into
+from .folded_kernel_aggregation import FoldedKernelAggregation
 
 _IntPair = Union[int, Tuple[int, int]]
 
@@ -25,7 +26,6 @@ def _pair(value: _IntPair) -> Tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-@register_conv_like
 class KernelAggregation(nn.Module):
     """The convolution of DKA: mixes K kernels with given weights, convolves.
 
@@ -33,11 +33,10 @@ class KernelAggregation(nn.Module):
     N kernels ``W_n = sum_k a[n, k] W_k`` (one matrix product) and runs them
     as ONE grouped convolution: the batch is folded into the channels
     (1, N*C_in, H, W) and the groups become ``N * groups``, so sample n only
-    meets its own kernel. A leaf module registered with
-    :func:`~elhrnet_mm.utils.complexity.register_conv_like`, so the
-    torchstat counter counts it as a ``Conv2d`` of one kernel (the official
-    ``KernelAggregation`` is counted that way; the kernel mixing itself is
-    not counted).
+    meets its own kernel. A leaf module that the FLOP counters
+    (:mod:`elhrnet_mm.analysis.counters`) count as a ``Conv2d`` of one
+    kernel (the official ``KernelAggregation`` is counted that way; the
+    kernel mixing itself is not counted).
 
     Args:
         in_channels (int): C_in.
@@ -78,9 +77,6 @@ class KernelAggregation(nn.Module):
         self.bias = (
             nn.Parameter(torch.empty(num_kernels, out_channels))
             if bias else None)
-        # per-output-channel bias added after the mixing; set only by
-        # fold_affine (a BN folded in for inference), not a parameter
-        self.register_buffer('shift', None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -91,28 +87,40 @@ class KernelAggregation(nn.Module):
             nn.init.zeros_(self.bias)
 
     @torch.no_grad()
-    def fold_affine(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
-        """Make the output ``scale * y + shift`` (per output channel, e.g.
-        a following eval-mode BN), in place: every kernel (and bias) of the
-        bank is scaled, since ``scale * sum_k a_k W_k = sum_k a_k (scale
-        W_k)``; the shift does not depend on the attention and becomes
-        :attr:`shift`."""
+    def scale_bank(self, scale: torch.Tensor) -> None:
+        """Multiply output channel c of every kernel (and bias) of the bank
+        by ``scale[c]``, in place: ``scale * sum_k a_k W_k = sum_k a_k
+        (scale W_k)`` for any attention."""
         self.weight.mul_(scale.view(1, -1, *([1] * (self.weight.dim() - 2))))
         if self.bias is not None:
             self.bias.mul_(scale)
-        self.shift = shift.clone() if self.shift is None else (
-            self.shift * scale + shift)
 
-    def forward(self, x: torch.Tensor,
-                attention: torch.Tensor) -> torch.Tensor:
+    def fold_affine(self, scale: torch.Tensor,
+                    shift: torch.Tensor) -> FoldedKernelAggregation:
+        """The module computing ``scale * y + shift`` per output channel
+        (e.g. a following eval-mode BN): a :class:`~.FoldedKernelAggregation`
+        wrapping this module, whose bank absorbs the scale; the shift does
+        not depend on the attention and is added after the mixing."""
+        return FoldedKernelAggregation(self).fold_affine(scale, shift)
+
+    def mixed_bias(self, attention: torch.Tensor) -> Optional[torch.Tensor]:
+        """``sum_k a[n, k] b_k`` of every sample, flattened to
+        (N * C_out, ); None without a bias bank."""
+        return (None if self.bias is None else torch.mm(
+            attention, self.bias).flatten())
+
+    def convolve(self, x: torch.Tensor, attention: torch.Tensor,
+                 bias: Optional[torch.Tensor]) -> torch.Tensor:
+        """``x`` convolved with its sample's mixed kernel, plus ``bias``
+        (N * C_out, ) or None, as one grouped convolution.
+
+        Shapes:
+            x (N, C_in, H, W), attention (N, K) ->
+            (N, C_out, H_out, W_out).
+        """
         n, _, h, w = x.shape
         weight = torch.mm(attention, self.weight.flatten(1)).view(
             n * self.out_channels, *self.weight.shape[2:])
-        bias = (None if self.bias is None else torch.mm(
-            attention, self.bias).flatten())
-        if self.shift is not None:
-            shift = self.shift if n == 1 else self.shift.repeat(n)
-            bias = shift if bias is None else bias + shift
         out = F.conv2d(
             x.reshape(1, -1, h, w),
             weight,
@@ -122,6 +130,10 @@ class KernelAggregation(nn.Module):
             dilation=self.dilation,
             groups=self.groups * n)
         return out.view(n, self.out_channels, *out.shape[2:])
+
+    def forward(self, x: torch.Tensor,
+                attention: torch.Tensor) -> torch.Tensor:
+        return self.convolve(x, attention, self.mixed_bias(attention))
 
 
 @MODELS.register_module()
@@ -228,16 +240,20 @@ class DynamicKernelConv(BaseModule):
         a = self.fc(self.act(self.norm(self.reduce(self.pool(x)))))
         return torch.sigmoid(a).flatten(1)
 
-    def fold_affine(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
+    def fold_affine(self, scale: torch.Tensor,
+                    shift: torch.Tensor) -> 'DynamicKernelConv':
         """Fold a per-channel ``scale * y + shift`` after this conv into
-        its kernel bank (:meth:`KernelAggregation.fold_affine`)."""
-        self.aggregation.fold_affine(scale, shift)
+        its kernel bank (:meth:`KernelAggregation.fold_affine`); returns
+        ``self``."""
+        self.aggregation = self.aggregation.fold_affine(scale, shift)
+        return self
 
     def switch_to_deploy(self) -> None:
-        """Fold the attention's eval-mode BN into its ``reduce`` conv."""
-        from ...deploy.fuse import fold_bn_into
-        if fold_bn_into(self.reduce, self.norm):
-            self.norm = nn.Identity()
+        """Fold the attention's eval-mode BN into its ``reduce`` conv (the
+        BN becomes an ``nn.Identity``; no replacement of ``self``)."""
+        reduce = fold_bn_into(self.reduce, self.norm)
+        if reduce is not None:
+            self.reduce, self.norm = reduce, nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.aggregation(x, self.attention(x))
@@ -253,6 +269,7 @@ def norm_act(channels: int, norm_cfg: Optional[dict],
     return layers
 
 
+@MODELS.register_module(name='ConvBN')
 class DynamicConvModule(nn.Sequential):
     """Conv + norm + activation where the conv is DKA when ``num_kernels > 1``.
 
@@ -260,6 +277,8 @@ class DynamicConvModule(nn.Sequential):
     :class:`DynamicKernelConv` with K kernels (or, for ``num_kernels=1``, a
     static ``conv_cfg`` conv, bias-free), then ``norm_cfg`` and
     ``act_cfg`` (None: no activation). Padding keeps 'same' size at stride 1.
+    Registered as ``'ConvBN'``, the default ``conv_bn_cfg`` of Dite-HRNet's
+    blocks; :class:`~.EnhancedConvBN` takes the same arguments.
 
     Shapes:
         input (N, C_in, H, W) -> output (N, C_out, H / stride, W / stride).

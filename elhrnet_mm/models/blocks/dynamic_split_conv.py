@@ -10,7 +10,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
-from .enhanced_conv_bn import build_conv_bn
+from .build import build_block
 
 
 def concat_shuffle(parts: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -31,8 +31,8 @@ class DynamicSplitConv(BaseModule):
     """DSC: depthwise convs of growing kernel size on channel splits.
 
     The channels are split into G equal parts; part i goes through a
-    depthwise "ConvBN" with kernel ``kernel_sizes[i]`` (3, 5, 7, 9 by default) and 'same' padding, whose
-    conv is a :class:`~.DynamicKernelConv` with K kernels when K > 1 (a
+    depthwise "ConvBN" (``conv_bn_cfg``) with kernel ``kernel_sizes[i]``
+    (3, 5, 7, 9 by default) and 'same' padding, whose conv is a :class:`~.DynamicKernelConv` with K kernels when K > 1 (a
     static conv when K = 1), then norm, no activation. The parts are
     concatenated and, for G > 1, channel-shuffled with G groups. Dite-HRNet
     uses (G, K) = (1, 4), (1, 4), (2, 2), (4, 1) on branches 1-4.
@@ -45,11 +45,11 @@ class DynamicSplitConv(BaseModule):
             is ``2 * i + 3``. Default: None.
         stride (int): Default: 1.
         reduction (int): DKA attention reduction. Default: 4.
-        layer_type (str): ``'ConvBN'`` (Dite-HRNet) or ``'EnhancedConvBN'``
-            (:class:`~.EnhancedConvBN`, EDite-HRNet). Default: 'ConvBN'.
-        enhanced_cfg (dict, optional): extra arguments of
-            :class:`~.EnhancedConvBN` (``primary_kernel_size``,
-            ``inherit_groups``, ``dynamic_primary``, ...). Default: None.
+        conv_bn_cfg (dict): the layer of each split, a registered type
+            taking :class:`~.DynamicConvModule`'s arguments (which the DSC
+            sets) and its own: ``dict(type='ConvBN')`` (Dite-HRNet) or
+            ``dict(type='EnhancedConvBN', ...)`` (EDite-HRNet).
+            Default: ``dict(type='ConvBN')``.
         conv_cfg (dict, optional): conv layer config. Default: None.
         norm_cfg (dict, optional): norm config. Default: BN.
         init_cfg (dict, optional): initialisation config. Default: None.
@@ -65,8 +65,7 @@ class DynamicSplitConv(BaseModule):
                  kernel_sizes: Optional[Sequence[int]] = None,
                  stride: int = 1,
                  reduction: int = 4,
-                 layer_type: str = 'ConvBN',
-                 enhanced_cfg: Optional[dict] = None,
+                 conv_bn_cfg: dict = dict(type='ConvBN'),
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  init_cfg: Optional[dict] = None):
@@ -89,18 +88,18 @@ class DynamicSplitConv(BaseModule):
         self.num_groups = num_groups
         self.splits = [channels // num_groups] * num_groups
         self.convs = nn.ModuleList([
-            build_conv_bn(
-                layer_type,
-                c,
-                c,
-                k,
+            build_block(
+                conv_bn_cfg,
+                'DynamicSplitConv conv_bn_cfg',
+                in_channels=c,
+                out_channels=c,
+                kernel_size=k,
                 stride=stride,
                 groups=c,
                 num_kernels=num_kernels,
                 reduction=reduction,
                 conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg,
-                enhanced_cfg=enhanced_cfg)
+                norm_cfg=norm_cfg)
             for c, k in zip(self.splits, kernel_sizes)
         ])
 

@@ -4,7 +4,7 @@ Rui et al., "EDite-HRNet: Enhanced Dynamic Lightweight High-Resolution
 Network for Human Pose Estimation", IEEE Access, Sec. III-B and III-D,
 Fig. 2 (the DGC block with its ConvBN replaced by an Enhanced ConvBN).
 """
-from typing import Sequence
+from typing import Dict, Optional
 
 from mmpose.registry import MODELS
 
@@ -20,11 +20,10 @@ DEFAULT_ENHANCED = ('branch1.dw', 'branch2.dw')
 class EDGCBlock(DGCBlock):
     """:class:`~.DGCBlock` with Enhanced ConvBN layers.
 
-    Identical to the DGC block except that the positions in
-    ``enhanced_layers`` (default: the two depthwise ConvBN, see
-    :data:`DEFAULT_ENHANCED` and docs/edite_hrnet.md) are
-    :class:`~.EnhancedConvBN` (GhostNetV2 module with DFC attention, then
-    BN). Arguments as :class:`~.DGCBlock`.
+    Identical to the DGC block except for the default ``conv_bn_cfgs``:
+    ``dict(type='EnhancedConvBN')`` (GhostNetV2 module with DFC attention,
+    then BN) at the two depthwise ConvBN positions (:data:`DEFAULT_ENHANCED`,
+    see docs/edite_hrnet.md). Arguments as :class:`~.DGCBlock`.
 
     Shapes:
         input (N, C, H, W) -> output (N, C, H / stride, W / stride).
@@ -33,10 +32,14 @@ class EDGCBlock(DGCBlock):
     def __init__(self,
                  channels: int,
                  *args,
-                 enhanced_layers: Sequence[str] = DEFAULT_ENHANCED,
+                 conv_bn_cfgs: Optional[Dict[str, dict]] = None,
                  **kwargs):
-        if not enhanced_layers:
-            raise ValueError('EDGCBlock enhanced_layers must name at least '
-                             'one position; use DGCBlock for none')
-        super().__init__(
-            channels, *args, enhanced_layers=enhanced_layers, **kwargs)
+        if conv_bn_cfgs is None:
+            conv_bn_cfgs = {
+                position: dict(type='EnhancedConvBN')
+                for position in DEFAULT_ENHANCED
+            }
+        elif not conv_bn_cfgs:
+            raise ValueError('EDGCBlock conv_bn_cfgs must name at least one '
+                             'position; use DGCBlock for none')
+        super().__init__(channels, *args, conv_bn_cfgs=conv_bn_cfgs, **kwargs)

@@ -12,6 +12,8 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer
 from mmpose.registry import MODELS
 
+from ..utils.bn_folding import (bn_scale_shift, fold_affine, fold_bn_into,
+                                is_eval_bn)
 from .dmc_block import DMCBlock, Stages
 
 #: Which complex-branch features the Mix takes (see :class:`EDMCBlock`).
@@ -32,11 +34,14 @@ class ChannelwiseConv1x1(nn.Conv2d):
         super().__init__(channels, channels, 1, groups=channels, bias=False)
 
     @torch.no_grad()
-    def fold_affine(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
-        """Make the output ``scale * y + shift`` (a following eval BN)."""
+    def fold_affine(self, scale: torch.Tensor,
+                    shift: torch.Tensor) -> 'ChannelwiseConv1x1':
+        """Make the output ``scale * y + shift`` (a following eval BN), in
+        place (weight and bias, as a plain conv); returns ``self``."""
         self.weight.mul_(scale.view(-1, 1, 1, 1))
         self.bias = nn.Parameter(shift.clone() if self.bias is None else
                                  self.bias * scale + shift)
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.bias is None:
@@ -85,19 +90,19 @@ class MixConv(nn.Module):
     def switch_to_deploy(self) -> None:
         """Fold the eval-mode BN into the conv. Depthwise: ``scale *
         sum_s y_s + shift = sum_s (scale * y_s) + shift``, so every stage's
-        kernels are scaled and the shift is the first stage's bias."""
-        from ...deploy.fuse import bn_scale_shift, fold_affine, fold_bn_into
+        kernels are scaled and the shift is the first stage's bias. The BN
+        becomes an ``nn.Identity`` (children replaced; ``self`` stays)."""
         if not self.depthwise:
-            if fold_bn_into(self.conv, self.norm):
-                self.norm = nn.Identity()
+            conv = fold_bn_into(self.conv, self.norm)
+            if conv is not None:
+                self.conv, self.norm = conv, nn.Identity()
             return
-        if not isinstance(self.norm, nn.modules.batchnorm._BatchNorm) or \
-                self.norm.training or self.conv.bias is not None:
+        if not is_eval_bn(self.norm) or self.conv.bias is not None:
             return
         scale, shift = bn_scale_shift(self.norm)
         zeros = torch.zeros_like(shift).repeat(self.num_stages - 1)
-        fold_affine(self.conv, scale.repeat(self.num_stages),
-                    torch.cat([shift, zeros]))
+        self.conv = fold_affine(self.conv, scale.repeat(self.num_stages),
+                                torch.cat([shift, zeros]))
         self.norm = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,8 +133,8 @@ class EDMCBlock(DMCBlock):
     EDite-HRNet-S uses depthwise layers (``cheap_groups = mix_groups =
     None``: one group per output channel), EDite-HRNet-L a "normal" Mix
     (``mix_groups=1``); these readings reproduce the paper's FLOPs
-    (docs/edite_hrnet.md). With ``enhanced_cfg``/``layer_type`` the DSC uses
-    Enhanced ConvBN (the EDite-HRNet block); arguments not listed here are
+    (docs/edite_hrnet.md). By default the DSC's layers are Enhanced ConvBN
+    (the EDite-HRNet block); arguments not listed here are
     :class:`~.DMCBlock`'s.
 
     Args:
@@ -141,7 +146,8 @@ class EDMCBlock(DMCBlock):
         mix_inputs (str): ``'stages'`` ([Y2^1, Y2^2, Y2^3], Eq. 4) or
             ``'input+stages'`` (also Y2 itself, as Fig. 3's caption and
             G-Ghost's mix). Default: 'stages'.
-        layer_type (str): DSC layers. Default: 'EnhancedConvBN'.
+        conv_bn_cfg (dict): the DSC's layers (see :class:`~.DMCBlock`).
+            Default: ``dict(type='EnhancedConvBN')``.
 
     Shapes:
         input: list of (N, C_b, H_b, W_b) -> output: list of the same
@@ -154,9 +160,10 @@ class EDMCBlock(DMCBlock):
                  cheap_groups: Optional[int] = None,
                  mix_groups: Optional[int] = None,
                  mix_inputs: str = 'stages',
-                 layer_type: str = 'EnhancedConvBN',
+                 conv_bn_cfg: dict = dict(type='EnhancedConvBN'),
                  **kwargs):
-        super().__init__(in_channels, *args, layer_type=layer_type, **kwargs)
+        super().__init__(
+            in_channels, *args, conv_bn_cfg=conv_bn_cfg, **kwargs)
         if mix_inputs not in MIX_INPUTS:
             raise ValueError(f'EDMCBlock mix_inputs={mix_inputs!r}; '
                              f'allowed: {MIX_INPUTS}')

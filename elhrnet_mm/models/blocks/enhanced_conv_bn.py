@@ -10,19 +10,21 @@ from typing import Optional
 import torch.nn as nn
 from mmpose.registry import MODELS
 
-from .dynamic_kernel_conv import DynamicConvModule, norm_act
+from .dynamic_kernel_conv import norm_act
 from .ghost_module_v2 import GhostModuleV2
 
-#: Layer kinds a "ConvBN" position of Dite-HRNet can be built as.
-LAYER_TYPES = ('ConvBN', 'EnhancedConvBN')
+#: Groupings of the DFC branch's first conv (``dfc_grouping``).
+DFC_GROUPINGS = ('inherit', 'dense')
 
 
 @MODELS.register_module()
 class EnhancedConvBN(nn.Sequential):
     """``act(norm(GhostModuleV2(x)))``: the conv of a ConvBN replaced.
 
-    The arguments describe the conv being replaced (as for a Dite-HRNet
-    ConvBN: kernel, stride, groups, DKA kernels); the GhostModuleV2 takes
+    The arguments describe the conv being replaced (those of a Dite-HRNet
+    ConvBN, :class:`~.DynamicConvModule`, registered as ``'ConvBN'``:
+    kernel, stride, groups, DKA kernels), so ``conv_bn_cfg=dict(type=
+    'EnhancedConvBN', ...)`` replaces any ConvBN; the GhostModuleV2 takes
     its kernel size and stride, and by default (``inherit_groups=True``)
     its grouping: the primary conv ``C_in -> m = ceil(C_out / ratio)`` uses
     ``gcd(groups, m)`` groups and the DFC branch's first conv ``groups``
@@ -35,6 +37,10 @@ class EnhancedConvBN(nn.Sequential):
     ``primary_kernel_size=1`` is GhostNetV2's pointwise primary conv,
     ``inherit_groups=False`` its dense convs, ``dynamic_primary=True``
     keeps the replaced conv's dynamic kernels (DKA) in the primary conv.
+    ``dfc_grouping`` sets the DFC branch's first conv on its own:
+    ``'inherit'`` the replaced conv's groups, ``'dense'`` one group
+    (GhostNetV2's own DFC conv; EDite-HRNet-L's reading of "a normal
+    convolution", docs/edite_hrnet.md); None follows ``inherit_groups``.
 
     Args:
         in_channels (int): C_in.
@@ -49,6 +55,8 @@ class EnhancedConvBN(nn.Sequential):
             Default: None.
         inherit_groups (bool): Default: True.
         dynamic_primary (bool): Default: False.
+        dfc_grouping (str, optional): ``'inherit'``, ``'dense'`` or None
+            (as ``inherit_groups``). Default: None.
         ratio (int): GhostModuleV2 ratio. Default: 2.
         dw_size (int): cheap depthwise kernel. Default: 3.
         conv_cfg (dict, optional): conv layer config. Default: None.
@@ -70,11 +78,19 @@ class EnhancedConvBN(nn.Sequential):
                  primary_kernel_size: Optional[int] = None,
                  inherit_groups: bool = True,
                  dynamic_primary: bool = False,
+                 dfc_grouping: Optional[str] = None,
                  ratio: int = 2,
                  dw_size: int = 3,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = None):
+        if dfc_grouping not in DFC_GROUPINGS + (None, ):
+            raise ValueError(
+                f'EnhancedConvBN dfc_grouping={dfc_grouping!r}; allowed: '
+                f"{', '.join(map(repr, DFC_GROUPINGS))} or None (as "
+                'inherit_groups)')
+        if dfc_grouping is None:
+            dfc_grouping = 'inherit' if inherit_groups else 'dense'
         intrinsic = math.ceil(out_channels / ratio)
         ghost = GhostModuleV2(
             in_channels,
@@ -86,7 +102,7 @@ class EnhancedConvBN(nn.Sequential):
             dw_size=dw_size,
             primary_groups=math.gcd(groups, intrinsic)
             if inherit_groups else 1,
-            dfc_groups=groups if inherit_groups else 1,
+            dfc_groups=groups if dfc_grouping == 'inherit' else 1,
             num_kernels=num_kernels if dynamic_primary else 1,
             reduction=reduction,
             conv_cfg=conv_cfg,
@@ -94,39 +110,3 @@ class EnhancedConvBN(nn.Sequential):
             act_cfg=None)
         super().__init__(ghost, *norm_act(out_channels, norm_cfg, act_cfg))
 
-
-def build_conv_bn(layer_type: str,
-                  in_channels: int,
-                  out_channels: int,
-                  kernel_size: int,
-                  stride: int = 1,
-                  groups: int = 1,
-                  num_kernels: int = 1,
-                  reduction: int = 4,
-                  conv_cfg: Optional[dict] = None,
-                  norm_cfg: Optional[dict] = dict(type='BN'),
-                  act_cfg: Optional[dict] = None,
-                  enhanced_cfg: Optional[dict] = None) -> nn.Module:
-    """A Dite-HRNet "ConvBN" position built as ``layer_type``.
-
-    ``'ConvBN'``: :class:`~.DynamicConvModule` (DKA conv + norm + act);
-    ``'EnhancedConvBN'``: :class:`EnhancedConvBN` with ``enhanced_cfg``.
-    """
-    if layer_type not in LAYER_TYPES:
-        raise ValueError(f'layer_type={layer_type!r}; allowed: {LAYER_TYPES}')
-    common = dict(
-        stride=stride,
-        groups=groups,
-        num_kernels=num_kernels,
-        reduction=reduction,
-        conv_cfg=conv_cfg,
-        norm_cfg=norm_cfg,
-        act_cfg=act_cfg)
-    if layer_type == 'ConvBN':
-        if enhanced_cfg:
-            raise ValueError('enhanced_cfg is only allowed with '
-                             "layer_type='EnhancedConvBN'")
-        return DynamicConvModule(in_channels, out_channels, kernel_size,
-                                 **common)
-    return EnhancedConvBN(in_channels, out_channels, kernel_size, **common,
-                          **(enhanced_cfg or {}))

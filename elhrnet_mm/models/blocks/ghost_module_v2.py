@@ -16,6 +16,7 @@ from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
 from .dynamic_kernel_conv import DynamicConvModule
+from .folded_ghost_module_v2 import FoldedGhostModuleV2
 from .nearest_upsample import nearest_upsample
 
 
@@ -142,33 +143,29 @@ class GhostModuleV2(BaseModule):
                     padding=(2, 0),
                     groups=out_channels,
                     **common))
-        # ``scale * O + shift`` of a following norm, set by fold_affine
-        self.register_buffer('out_scale', None)
-        self.register_buffer('out_shift', None)
+    def fold_affine(self, scale: torch.Tensor,
+                    shift: torch.Tensor) -> FoldedGhostModuleV2:
+        """The module computing ``scale * O + shift`` per channel (a
+        following eval-mode BN, as in :class:`~.EnhancedConvBN`): a
+        :class:`~.FoldedGhostModuleV2` wrapping this module."""
+        return FoldedGhostModuleV2(self).fold_affine(scale, shift)
 
-    @torch.no_grad()
-    def fold_affine(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
-        """Make the output ``scale * O + shift`` per channel (a following
-        eval-mode BN, as in :class:`~.EnhancedConvBN`). With DFC attention
-        the scale goes into the low-resolution gate (nearest upsampling
-        commutes with it) and the shift into the final multiply-add."""
-        scale, shift = scale.view(1, -1, 1, 1), shift.view(1, -1, 1, 1)
-        if self.out_scale is not None:
-            shift = self.out_shift * scale + shift
-            scale = self.out_scale * scale
-        self.out_scale, self.out_shift = scale.clone(), shift.clone()
+    def ghost_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The Ghost part: ``concat(Y', cheap(Y'))[:, :C_out]`` with
+        ``Y' = primary(x)``, shape (N, C_out, H / stride, W / stride)."""
+        intrinsic = self.primary(x)
+        return torch.cat([intrinsic, self.cheap(intrinsic)],
+                         dim=1)[:, :self.out_channels]
+
+    def dfc_gate(self, x: torch.Tensor) -> torch.Tensor:
+        """``sigmoid(A(x))`` of Eq. 7-8 at the DFC branch's resolution,
+        shape (N, C_out, H / (2 stride), W / (2 stride)), before the nearest
+        upsampling to the output size."""
+        return torch.sigmoid(
+            self.dfc(F.avg_pool2d(x, kernel_size=2, stride=2)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        intrinsic = self.primary(x)
-        out = torch.cat([intrinsic, self.cheap(intrinsic)],
-                        dim=1)[:, :self.out_channels]
+        out = self.ghost_features(x)
         if self.dfc is None:
-            if self.out_scale is None:
-                return out
-            return torch.addcmul(self.out_shift, out, self.out_scale)
-        gate = torch.sigmoid(
-            self.dfc(F.avg_pool2d(x, kernel_size=2, stride=2)))
-        if self.out_scale is None:
-            return out * nearest_upsample(gate, out.shape[-2:])
-        gate = nearest_upsample(gate * self.out_scale, out.shape[-2:])
-        return torch.addcmul(self.out_shift, out, gate)
+            return out
+        return out * nearest_upsample(self.dfc_gate(x), out.shape[-2:])

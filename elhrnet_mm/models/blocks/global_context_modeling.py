@@ -14,6 +14,9 @@ from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
+from ..utils.bn_folding import bn_scale_shift, is_eval_bn
+from .folded_global_context_modeling import FoldedGlobalContextModeling
+
 
 def context_pool(x: torch.Tensor,
                  logits: torch.Tensor,
@@ -102,27 +105,24 @@ class GlobalContextModeling(BaseModule):
         self.channel_attention = channel_mlp(channels, channels // reduction,
                                              conv_cfg, norm_cfg, act_cfg)
         self.norm = build_norm_layer(copy.deepcopy(norm_cfg), channels)[1]
-        # the output norm as ``scale * y + shift``, set by switch_to_deploy
-        self.register_buffer('gate_scale', None)
-        self.register_buffer('out_shift', None)
 
-    @torch.no_grad()
-    def switch_to_deploy(self) -> None:
-        """Fold the eval-mode output BN into the gate: ``BN(x * g) =
-        x * (g * scale) + shift``, one fused multiply-add over the map
-        instead of a multiply and a BN."""
-        from ...deploy.fuse import bn_scale_shift
-        if not isinstance(self.norm, nn.modules.batchnorm._BatchNorm) or \
-                self.norm.training:
-            return
+    def switch_to_deploy(self) -> Optional[FoldedGlobalContextModeling]:
+        """With an eval-mode BN as the output norm, the deploy form: a
+        :class:`~.FoldedGlobalContextModeling` computing ``BN(x * g) =
+        x * (g * scale) + shift`` (one fused multiply-add over the map
+        instead of a multiply and a BN). This module is consumed (its norm
+        becomes an ``nn.Identity``). None (nothing to fold) otherwise."""
+        if not is_eval_bn(self.norm):
+            return None
         scale, shift = bn_scale_shift(self.norm)
-        self.gate_scale = scale.view(1, -1, 1, 1)
-        self.out_shift = shift.view(1, -1, 1, 1)
         self.norm = nn.Identity()
+        return FoldedGlobalContextModeling(self, scale, shift)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The channel weights ``sigmoid(MLP(context_pool(x)))``, shape
+        (N, C, 1, 1)."""
+        context = context_pool(x, self.conv_mask(x))
+        return torch.sigmoid(self.channel_attention(context))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        context = context_pool(x, self.conv_mask(x))
-        gate = torch.sigmoid(self.channel_attention(context))
-        if self.gate_scale is None:
-            return self.norm(x * gate)
-        return torch.addcmul(self.out_shift, x, gate * self.gate_scale)
+        return self.norm(x * self.gate(x))

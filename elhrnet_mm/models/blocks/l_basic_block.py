@@ -14,6 +14,7 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
+from ..utils.bn_folding import fold_bn_into
 from .cbam import CBAM
 from .nconv import NConv3x3
 
@@ -98,12 +99,15 @@ class LBasicBlock(BaseModule):
         return y1
 
     def switch_to_deploy(self) -> None:
-        """Fold each eval-mode BN into the NConv3x3 before it
-        (:meth:`NConv3x3.fold_affine`)."""
-        from ...deploy.fuse import fold_bn_into
+        """Fold each eval-mode BN into the NConv3x3 before it: the NConv3x3
+        becomes the :class:`~.FoldedNConv3x3` its
+        :meth:`~.NConv3x3.fold_affine` returns, the BN an ``nn.Identity``
+        (children replaced; ``self`` stays)."""
         for name in ('nconv1', 'nconv2'):
             norm = name + '_norm'
-            if fold_bn_into(getattr(self, name), getattr(self, norm)):
+            folded = fold_bn_into(getattr(self, name), getattr(self, norm))
+            if folded is not None:
+                setattr(self, name, folded)
                 setattr(self, norm, nn.Identity())
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ transposed convolution, with SENet channel attention fused by
 multiply-and-add.
 """
 import copy
-from typing import List, Optional
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -16,8 +16,8 @@ from mmengine.model import BaseModule
 from mmpose.models.backbones.utils import SELayer
 from mmpose.registry import MODELS
 
-from .subpixel_depthwise_deconv import (SubpixelDepthwiseDeconv,
-                                        interleave_phases)
+from .phase_wise_lightweight_upsample import PhaseWiseLightweightUpsample
+from .subpixel_depthwise_deconv import SubpixelDepthwiseDeconv
 
 #: How the SE output is fused with the features it attends.
 FUSIONS = ('mul_add', 'mul')
@@ -122,58 +122,43 @@ class LightweightUpsampleBlock(BaseModule):
             norm_cfg=copy.deepcopy(norm_cfg), act_cfg=None)
         self.se = SELayer(attended, ratio=se_ratio)
 
-    def attend(self,
-               maps: List[torch.Tensor],
-               inplace: bool = False) -> List[torch.Tensor]:
-        """SE attention fused by ``fusion`` on the feature map ``X`` given
-        whole (``[X]``) or as its four phases (deploy form): every map times
-        ``A(X) + 1`` for ``'mul_add'`` (``X * A + X = X * (A + 1)``, one pass
-        over the map instead of two) or ``A(X)`` for ``'mul'``. ``A`` is
-        MMPose's ``SELayer`` (global average pool, two 1x1 ConvModules); the
-        pool of ``X`` is the mean of its phases' pools. ``inplace`` scales
-        the maps in place (inference only: autograd needs them).
+    def se_gate(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The factor the SE attention multiplies ``X`` by, from ``X``'s
+        global average pool: ``A(X) + 1`` for ``'mul_add'`` (``X * A + X =
+        X * (A + 1)``, one pass over the map instead of two) or ``A(X)`` for
+        ``'mul'``. ``A`` is MMPose's ``SELayer`` after its pooling (two 1x1
+        ConvModules).
 
         Shapes:
-            maps: (N, C, H, W) each -> same.
+            pooled (N, C, 1, 1) -> (N, C, 1, 1).
         """
-        se = self.se
-        pooled = [se.global_avgpool(x) for x in maps]
-        pooled = pooled[0] if len(pooled) == 1 else torch.stack(pooled).mean(0)
-        gate = se.conv2(se.conv1(pooled))
-        if self.fusion == 'mul_add':
-            gate = gate + 1
-        return [x.mul_(gate) if inplace else x * gate for x in maps]
+        gate = self.se.conv2(self.se.conv1(pooled))
+        return gate + 1 if self.fusion == 'mul_add' else gate
 
-    def switch_to_deploy(self) -> None:
-        """Compute the depthwise transposed conv (with its BN folded in, if
-        :func:`~elhrnet_mm.deploy.fuse_for_inference` did) as a
-        :class:`SubpixelDepthwiseDeconv`. The block then keeps the upsampled
-        map as its four phases (quarter-size maps) until the end: the
-        upsample's norm and activation, the SE pooling and gating and the
-        1x1 projection act per pixel, so they run on each phase, and only the
-        ``C_out``-channel result is interleaved (instead of the ``C_mid``
-        channels after the upsampling)."""
-        if isinstance(self.upsample.conv, nn.ConvTranspose2d):
-            self.upsample.conv = SubpixelDepthwiseDeconv.from_deconv(
-                self.upsample.conv)
+    def attend(self, x: torch.Tensor) -> torch.Tensor:
+        """SE attention fused by ``fusion``: ``X * se_gate(pool(X))``.
 
-    def _upsampled_phases(self, x: torch.Tensor) -> List[torch.Tensor]:
-        """``self.upsample(x)`` as its four phases (deploy form)."""
-        upsample = self.upsample
-        phases = upsample.conv.phases(x)
-        if upsample.with_norm:
-            phases = [upsample.norm(p) for p in phases]
-        if upsample.with_activation:
-            phases = [upsample.activate(p) for p in phases]
-        return phases
+        Shapes:
+            x (N, C, H, W) -> same.
+        """
+        return x * self.se_gate(self.se.global_avgpool(x))
+
+    def switch_to_deploy(self) -> Optional[PhaseWiseLightweightUpsample]:
+        """The deploy form: the depthwise transposed conv (with its BN
+        folded in, if :func:`~elhrnet_mm.deploy.fuse_for_inference` did)
+        becomes a :class:`~.SubpixelDepthwiseDeconv` and the block a
+        :class:`~.PhaseWiseLightweightUpsample`, which keeps the upsampled
+        map as its four quarter-size phases until the ``C_out``-channel
+        result. This module is consumed. None if the upsampling is not a
+        transposed conv (already switched)."""
+        if not isinstance(self.upsample.conv, nn.ConvTranspose2d):
+            return None
+        self.upsample.conv = SubpixelDepthwiseDeconv.from_deconv(
+            self.upsample.conv)
+        return PhaseWiseLightweightUpsample(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.expand(x)
-        # the deploy form's phases are its own temporaries: scaled in place
-        deploy = isinstance(self.upsample.conv, SubpixelDepthwiseDeconv)
-        maps = self._upsampled_phases(x) if deploy else [self.upsample(x)]
+        x = self.upsample(self.expand(x))
         if self.se_position == 'expanded':
-            maps = [self.project(m) for m in self.attend(maps, deploy)]
-        else:
-            maps = self.attend([self.project(m) for m in maps], deploy)
-        return maps[0] if len(maps) == 1 else interleave_phases(maps)
+            return self.project(self.attend(x))
+        return self.attend(self.project(x))

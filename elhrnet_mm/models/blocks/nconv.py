@@ -12,6 +12,8 @@ from mmcv.cnn import ConvModule, build_conv_layer
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
+from .folded_nconv import FoldedNConv3x3
+
 
 @MODELS.register_module()
 class NConv3x3(BaseModule):
@@ -75,28 +77,14 @@ class NConv3x3(BaseModule):
             bias=False)
         self.grouped = build_conv_layer(
             conv_cfg, half, half, 3, padding=1, groups=groups, bias=False)
-        # ``scale * p + shift`` on the first half, set by fold_affine
-        self.register_buffer('primary_scale', None)
-        self.register_buffer('primary_shift', None)
 
-    @torch.no_grad()
-    def fold_affine(self, scale: torch.Tensor, shift: torch.Tensor) -> None:
-        """Make the output ``scale * y + shift`` per channel (the BN that
-        follows NConv3x3 in an L-Basicblock). The second half is folded
-        into the grouped conv; the first half (``p``, which the grouped conv
-        also reads unnormalised) gets one multiply-add."""
-        from ...deploy.fuse import fold_affine
-        half = scale.numel() // 2
-        fold_affine(self.grouped, scale[half:], shift[half:])
-        scale = scale[:half].view(1, -1, 1, 1)
-        shift = shift[:half].view(1, -1, 1, 1)
-        if self.primary_scale is not None:
-            shift = self.primary_shift * scale + shift
-            scale = self.primary_scale * scale
-        self.primary_scale, self.primary_shift = scale.clone(), shift.clone()
+    def fold_affine(self, scale: torch.Tensor,
+                    shift: torch.Tensor) -> FoldedNConv3x3:
+        """The module computing ``scale * y + shift`` per channel (the BN
+        that follows NConv3x3 in an L-Basicblock): a
+        :class:`~.FoldedNConv3x3` wrapping this module."""
+        return FoldedNConv3x3(self).fold_affine(scale, shift)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = self.primary(x)
-        first = p if self.primary_scale is None else torch.addcmul(
-            self.primary_shift, p, self.primary_scale)
-        return torch.cat([first, self.grouped(p)], dim=1)
+        return torch.cat([p, self.grouped(p)], dim=1)

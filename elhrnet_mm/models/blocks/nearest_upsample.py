@@ -17,7 +17,6 @@ FLOP counters exactly as in MMPose's own modules, instead of reshapes.
 from typing import Sequence, Union
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 
@@ -50,27 +49,3 @@ def scale_by_upsampled(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """
     return x * nearest_upsample(weights, x.shape[-2:])
 
-
-class NearestUpsample(nn.Module):
-    """``nn.Upsample(scale_factor=f, mode='nearest')`` for an integer ``f``,
-    computed by :func:`nearest_upsample`; what
-    :func:`~elhrnet_mm.deploy.fuse_for_inference` puts in place of such
-    ``nn.Upsample`` layers (HRNet's and Lite-HRNet's fuse layers).
-
-    Shapes:
-        input (N, C, H, W) -> output (N, C, f * H, f * W).
-    """
-
-    def __init__(self, scale_factor: int):
-        super().__init__()
-        if not isinstance(scale_factor, int) or scale_factor < 1:
-            raise ValueError('NearestUpsample scale_factor must be a positive '
-                             f'int, got {scale_factor!r}')
-        self.scale_factor = scale_factor
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.scale_factor
-        return nearest_upsample(x, (x.shape[-2] * f, x.shape[-1] * f))
-
-    def extra_repr(self) -> str:
-        return f'scale_factor={self.scale_factor}'

@@ -10,7 +10,7 @@ from mmpose.registry import METRICS
 
 import elhrnet_mm  # noqa: F401
 from elhrnet_mm.evaluation import ParallelNMSCocoMetric
-from elhrnet_mm.utils.complexity import mmpose_config_path
+from elhrnet_mm.utils.mmpose_models import mmpose_config_path
 
 
 def coco_meta():

@@ -167,6 +167,14 @@ def random_lite_state(extra):
     return lite
 
 
+class _NoCBAMs(nn.ModuleList):
+    """Identities in place of a block's ``BranchCBAMs`` (per branch, and
+    as one module on the concatenated maps)."""
+
+    def forward(self, x):
+        return x
+
+
 def test_lite_hrnet_state_dict_loads_with_only_cbams_missing():
     extra = lite_extra()
     lite = random_lite_state(extra)
@@ -188,7 +196,7 @@ def test_lite_hrnet_state_dict_loads_with_only_cbams_missing():
     # with the CBAMs taken out the network is exactly that Lite-HRNet
     for m in model.modules():
         if isinstance(m, CBAMCrossResolutionWeighting):
-            m.cbams = nn.ModuleList(nn.Identity() for _ in m.cbams)
+            m.cbams = _NoCBAMs(nn.Identity() for _ in m.cbams)
     x = torch.randn(1, 3, 64, 64)
     model.eval()
     lite.eval()  # MMPose's LiteHRNet.train returns None: no chaining

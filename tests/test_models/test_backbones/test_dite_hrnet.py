@@ -10,8 +10,8 @@ from mmpose.registry import MODELS
 import elhrnet_mm  # noqa: F401
 from elhrnet_mm.models.backbones import DiteHRNet
 from elhrnet_mm.models.blocks import DGCBlock, DMCBlock
-from elhrnet_mm.utils.complexity import (build_estimator, count_params,
-                                         torchstat_flops)
+from elhrnet_mm.analysis.counters import count_params, torchstat_flops
+from elhrnet_mm.utils.mmpose_models import build_estimator
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -121,8 +121,9 @@ def test_stem_params_and_flops(dite18):
 def test_block_and_stem_overrides():
     m = DiteHRNet(
         tiny_extra(),
-        block_cfg=dict(dcm_pooling='window', gcm_reductions=(2, 2, 2)),
-        stem_cfg=dict(num_kernels=2))
+        stage_block=dict(
+            type='DMCBlock', dcm_pooling='window', gcm_reductions=(2, 2, 2)),
+        stem_block=dict(type='DGCBlock', num_kernels=2))
     block = m.stage0[0].layers[0]
     assert block.gcm[0].channel_attention[0].conv.out_channels == 4
     assert m.stem.block.branch1.dw[0].aggregation.num_kernels == 2
@@ -149,7 +150,7 @@ def test_registered_and_builds_from_dict():
 
 
 @pytest.mark.parametrize('change,msg', [
-    (lambda e: e.pop('with_head'), r"extra\['with_head'\]"),
+    (lambda e: e.pop('with_head'), r"extra lacks \['with_head'\]"),
     (lambda e: e['stem'].update(out_channels=24), 'must be equal'),
     (lambda e: e['stages_spec'].update(num_blocks=(1, )), 'num_blocks'),
     (lambda e: e['stages_spec'].update(num_channels=((16, 32),

@@ -173,7 +173,7 @@ BAD_EXTRAS = {
     'mismatched lengths': (lambda e: e['stage2'].update(num_blocks=(1, )),
                            r"extra\['stage2'\]\['num_blocks'\] has 1 entries "
                            r'but num_branches is 2'),
-    'missing stage': (lambda e: e.pop('stage4'), r"extra\['stage4'\]"),
+    'missing stage': (lambda e: e.pop('stage4'), r"extra lacks \['stage4'\]"),
     'odd channels': (lambda e: e['stage3'].update(num_channels=(16, 33, 64)),
                      r"extra\['stage3'\]\['num_channels'\]\[1\] = 33 is odd"),
     'missing key': (lambda e: e['stage2'].pop('num_modules'), 'num_modules'),

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from mmpose.models.backbones.litehrnet import CrossResolutionWeighting
 
 from elhrnet_mm.models.blocks import CBAM, CBAMCrossResolutionWeighting
-from elhrnet_mm.models.blocks.cbam import StackedCBAM
+from elhrnet_mm.models.blocks.cbam import BranchCBAMs, StackedCBAM
 from elhrnet_mm.models.blocks.cbam_cross_resolution_weighting import \
     CBAM_POSITIONS
 
@@ -79,10 +79,18 @@ def test_shapes_and_names(position):
     assert set(theirs.state_dict()) < set(ours.state_dict())
 
 
+class _IdentityCBAMs(nn.ModuleList):
+    """Identity per branch (``'full'``, ``'main'``) and on the pooled
+    concatenation (``'pooled'``), as :class:`BranchCBAMs`."""
+
+    def forward(self, x):
+        return x
+
+
 @pytest.mark.parametrize('position', ['pooled', 'full', 'main'])
 def test_identity_cbams_give_mmpose_unit(position):
     ours, theirs = pair(position)
-    ours.cbams = nn.ModuleList(nn.Identity() for _ in CHANNELS)
+    ours.cbams = _IdentityCBAMs(nn.Identity() for _ in CHANNELS)
     x = inputs()
     with torch.no_grad():
         for a, b in zip(ours(x), theirs(x)):
@@ -163,6 +171,24 @@ def test_deploy_is_exact(assert_deploy_exact, position):
                                        norm_cfg=dict(type='BN'))
     x = [torch.randn(2, 8, 16, 12), torch.randn(2, 16, 8, 6),
          torch.randn(2, 32, 4, 3)]
+    assert type(crw.cbams) is BranchCBAMs
     fused = assert_deploy_exact(crw, x)
-    assert isinstance(fused.stacked_cbams,
-                      StackedCBAM) == (position == 'pooled')
+    assert type(fused.cbams) is (StackedCBAM
+                                 if position == 'pooled' else BranchCBAMs)
+    assert dict(crw.named_buffers(recurse=False)) == {}
+
+
+def test_branch_cbams_refine_each_channel_group_as_stacked_cbam_does():
+    """BranchCBAMs (training) and the StackedCBAM that replaces it
+    (deploy) map the concatenation the same way."""
+    torch.manual_seed(0)
+    cbams = BranchCBAMs(
+        [CBAM(8, 4, norm_cfg=None),
+         CBAM(16, 4, norm_cfg=None)]).eval()
+    x = torch.randn(2, 24, 5, 3)
+    with torch.no_grad():
+        expected = torch.cat([cbams[0](x[:, :8]), cbams[1](x[:, 8:])], 1)
+        torch.testing.assert_close(cbams(x), expected, rtol=0, atol=0)
+        stacked = StackedCBAM(cbams)
+        torch.testing.assert_close(stacked(x), expected, rtol=0, atol=1e-6)
+    assert [c.channels for c in cbams] == [8, 16] == stacked.channels

@@ -54,7 +54,12 @@ def test_structure():
 
 
 def test_enhanced_positions():
-    m = DGCBlock(32, enhanced_layers=('branch1.dw', 'branch2.reduce'))
+    enhanced = dict(type='EnhancedConvBN')
+    m = DGCBlock(
+        32, conv_bn_cfgs={
+            'branch1.dw': enhanced,
+            'branch2.reduce': enhanced
+        })
     assert isinstance(m.branch1.dw, EnhancedConvBN)
     assert isinstance(m.branch2.reduce, EnhancedConvBN)
     assert not isinstance(m.branch2.dw, EnhancedConvBN)
@@ -65,8 +70,10 @@ def test_enhanced_positions():
     (dict(channels=31), 'even'),
     (dict(channels=32, stride=3), 'stride'),
     (dict(channels=32, bottleneck_ratio=32), 'bottleneck_ratio'),
-    (dict(channels=32, enhanced_layers=('branch3.dw', )), 'unknown'),
-    (dict(channels=32, enhanced_cfg=dict(dw_size=5)), 'enhanced_layers'),
+    (dict(channels=32, conv_bn_cfgs={'branch3.dw': dict(type='ConvBN')}),
+     r"unknown positions \['branch3.dw'\]"),
+    (dict(channels=32, conv_bn_cfgs={'branch1.dw': dict(dw_size=5)}),
+     "conv_bn_cfgs\\['branch1.dw'\\] = .* must be a dict with a type"),
 ])
 def test_bad_arguments(kwargs, msg):
     with pytest.raises(ValueError, match=msg):

@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 
 from elhrnet_mm.models.blocks import DMCBlock, EnhancedConvBN
-from elhrnet_mm.utils.complexity import torchstat_flops
+from elhrnet_mm.analysis.counters import torchstat_flops
 
 
 def n_params(m):
@@ -63,8 +63,8 @@ def test_first_half_passes_through_and_is_shuffled():
         torch.testing.assert_close(y[:, 1::2], s)
 
 
-def test_enhanced_layers_and_window_pooling():
-    block = DMCBlock((40, 80), layer_type='EnhancedConvBN',
+def test_enhanced_conv_bn_and_window_pooling():
+    block = DMCBlock((40, 80), conv_bn_cfg=dict(type='EnhancedConvBN'),
                      dcm_pooling='window')
     assert all(
         isinstance(conv, EnhancedConvBN) for dsc in block.dsc

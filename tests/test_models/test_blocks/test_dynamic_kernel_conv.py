@@ -5,7 +5,9 @@ import torch.nn.functional as F
 from elhrnet_mm.models.blocks import DynamicKernelConv
 from elhrnet_mm.models.blocks.dynamic_kernel_conv import (DynamicConvModule,
                                                           KernelAggregation)
-from elhrnet_mm.utils.complexity import torchstat_flops
+from elhrnet_mm.analysis.counters import torchstat_flops
+from elhrnet_mm.models.blocks.folded_kernel_aggregation import \
+    FoldedKernelAggregation
 
 
 def n_params(m):
@@ -139,8 +141,23 @@ def test_fold_affine_scales_the_bank_exactly():
     scale, shift = torch.rand(6) + 0.5, torch.randn(6)
     with torch.no_grad():
         expected = conv(x) * scale.view(1, -1, 1, 1) + shift.view(1, -1, 1, 1)
-        conv.fold_affine(scale, shift)
+        assert conv.fold_affine(scale, shift) is conv
         torch.testing.assert_close(conv(x), expected)
+        # a second map composes: (2 y + 1) after the first
+        conv.fold_affine(torch.full((6, ), 2.), torch.ones(6))
+        torch.testing.assert_close(conv(x), 2 * expected + 1)
+    assert type(conv.aggregation) is FoldedKernelAggregation
+
+
+def test_training_aggregation_has_no_deploy_state():
+    """One forward path: the folded shift lives in the replacement module
+    that ``fold_affine`` returns, not in a buffer that starts as None."""
+    aggregation = KernelAggregation(8, 6, 3, 4, padding=1)
+    assert dict(aggregation.named_buffers()) == {}
+    folded = aggregation.fold_affine(torch.ones(6), torch.zeros(6))
+    assert type(folded) is FoldedKernelAggregation
+    assert folded.aggregation is aggregation
+    assert folded.shift.shape == (6, )
 
 
 @pytest.mark.parametrize('kernels', [1, 4])

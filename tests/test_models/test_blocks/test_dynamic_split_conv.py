@@ -38,7 +38,8 @@ def test_kernel_sizes_and_kinds():
     assert all(isinstance(conv[0], DynamicKernelConv) for conv in m.convs)
     static = DynamicSplitConv(40, 2, 1)
     assert all(type(conv[0]) is torch.nn.Conv2d for conv in static.convs)
-    enhanced = DynamicSplitConv(40, 2, 2, layer_type='EnhancedConvBN')
+    enhanced = DynamicSplitConv(
+        40, 2, 2, conv_bn_cfg=dict(type='EnhancedConvBN'))
     assert all(isinstance(conv, EnhancedConvBN) for conv in enhanced.convs)
 
 
@@ -56,8 +57,8 @@ def test_split_convolve_concat_shuffle():
     (dict(num_groups=3), 'num_groups'),
     (dict(num_kernels=0), 'num_kernels'),
     (dict(num_groups=2, kernel_sizes=(3, 4)), 'kernel_sizes'),
-    (dict(layer_type='Conv'), 'layer_type'),
-    (dict(enhanced_cfg=dict(dw_size=5)), 'enhanced_cfg'),
+    (dict(conv_bn_cfg=dict(type='ConvBN', kernel_size=5)),
+     r"conv_bn_cfg must not set \['kernel_size'\]"),
 ])
 def test_bad_arguments(kwargs, msg):
     with pytest.raises(ValueError, match=msg):

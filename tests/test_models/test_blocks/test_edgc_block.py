@@ -29,5 +29,12 @@ def test_shape_and_extra_params_are_the_ghost_modules():
 
 
 def test_needs_a_position():
-    with pytest.raises(ValueError, match='enhanced_layers'):
-        EDGCBlock(32, enhanced_layers=())
+    with pytest.raises(ValueError, match='conv_bn_cfgs'):
+        EDGCBlock(32, conv_bn_cfgs={})
+
+
+def test_positions_by_config():
+    m = EDGCBlock(32, conv_bn_cfgs={'branch2.reduce': dict(
+        type='EnhancedConvBN', dw_size=5)})
+    assert isinstance(m.branch2.reduce, EnhancedConvBN)
+    assert not isinstance(m.branch1.dw, EnhancedConvBN)

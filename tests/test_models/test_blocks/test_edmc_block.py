@@ -22,7 +22,7 @@ def inputs(channels, n=2, h=32, w=24):
 def test_params_are_dmc_plus_cheap_and_mix(channels, mix_groups,
                                            mix_inputs):
     block = EDMCBlock(channels, mix_groups=mix_groups, mix_inputs=mix_inputs)
-    base = DMCBlock(channels, layer_type='EnhancedConvBN')
+    base = DMCBlock(channels, conv_bn_cfg=dict(type='EnhancedConvBN'))
     s = 4 if mix_inputs == 'input+stages' else 3
     extra = 0
     for c in (ch // 2 for ch in channels):
@@ -36,7 +36,7 @@ def test_params_are_dmc_plus_cheap_and_mix(channels, mix_groups,
 
 def test_simple_half_is_cheap_plus_mix_of_stage_outputs():
     torch.manual_seed(0)
-    block = EDMCBlock((8, 16), layer_type='ConvBN').eval()
+    block = EDMCBlock((8, 16), conv_bn_cfg=dict(type='ConvBN')).eval()
     xs = inputs((8, 16), h=16, w=12)
     ys = block(xs)
     stages = block.complex_branch([x[:, x.shape[1] // 2:] for x in xs])
@@ -70,9 +70,9 @@ def test_channelwise_conv_is_a_depthwise_conv():
         m(x), torch.nn.functional.conv2d(x, m.weight, groups=5))
 
 
-def test_layer_type_default_and_override():
+def test_conv_bn_default_and_override():
     assert isinstance(EDMCBlock((40, 80)).dsc[0].convs[0], EnhancedConvBN)
-    plain = EDMCBlock((40, 80), layer_type='ConvBN')
+    plain = EDMCBlock((40, 80), conv_bn_cfg=dict(type='ConvBN'))
     assert not isinstance(plain.dsc[0].convs[0], EnhancedConvBN)
 
 

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from elhrnet_mm.models.blocks import EnhancedConvBN, GhostModuleV2
-from elhrnet_mm.models.blocks.enhanced_conv_bn import build_conv_bn
+from elhrnet_mm.models.blocks.build import build_block
+from elhrnet_mm.models.blocks.dynamic_kernel_conv import DynamicConvModule
 
 
 def test_replaces_a_depthwise_conv_keeping_kernel_stride_and_groups():
@@ -32,10 +33,20 @@ def test_alternative_readings():
     assert relu(torch.randn(2, 8, 4, 4)).min() >= 0
 
 
-def test_builder():
-    assert isinstance(build_conv_bn('EnhancedConvBN', 8, 8, 3, groups=8),
-                      EnhancedConvBN)
-    with pytest.raises(ValueError, match='layer_type'):
-        build_conv_bn('GhostConv', 8, 8, 3)
-    with pytest.raises(ValueError, match='enhanced_cfg'):
-        build_conv_bn('ConvBN', 8, 8, 3, enhanced_cfg=dict(dw_size=5))
+def test_built_by_config_in_place_of_a_convbn():
+    # the registry builds either layer from the same arguments
+    args = dict(in_channels=8, out_channels=8, kernel_size=3, groups=8)
+    layer = build_block(
+        dict(type='EnhancedConvBN', dw_size=5), 'conv_bn_cfg', **args)
+    assert isinstance(layer, EnhancedConvBN)
+    assert layer[0].cheap.conv.kernel_size == (5, 5)
+    assert isinstance(
+        build_block(dict(type='ConvBN'), 'conv_bn_cfg', **args),
+        DynamicConvModule)
+    with pytest.raises(KeyError, match='GhostConv'):
+        build_block(dict(type='GhostConv'), 'conv_bn_cfg', **args)
+    with pytest.raises(ValueError, match=r"conv_bn_cfg must not set "
+                       r"\['groups'\]"):
+        build_block(dict(type='ConvBN', groups=1), 'conv_bn_cfg', **args)
+    with pytest.raises(ValueError, match='must be a dict with a type'):
+        build_block('ConvBN', 'conv_bn_cfg', **args)

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from elhrnet_mm.models.blocks import EnhancedConvBN, GhostModuleV2
+from elhrnet_mm.models.blocks.folded_ghost_module_v2 import \
+    FoldedGhostModuleV2
 
 
 def n_params(m):
@@ -72,8 +74,30 @@ def test_fold_affine_is_exact(attention):
     with torch.no_grad():
         expected = ghost(x) * scale.view(1, -1, 1, 1) + shift.view(
             1, -1, 1, 1)
-        ghost.fold_affine(scale, shift)
-        torch.testing.assert_close(ghost(x), expected)
+        folded = ghost.fold_affine(scale, shift)
+        torch.testing.assert_close(folded(x), expected)
+        # a second map composes: (2 y + 1) after the first
+        twice = folded.fold_affine(torch.full((12, ), 2.), torch.ones(12))
+        assert twice is folded
+        torch.testing.assert_close(folded(x), 2 * expected + 1)
+    assert type(folded) is FoldedGhostModuleV2 and folded.ghost is ghost
+
+
+def test_training_module_has_no_deploy_state():
+    """One forward path: the folded map lives in the replacement module,
+    not in buffers the training forward would branch on."""
+    ghost = GhostModuleV2(8, 12)
+    assert dict(ghost.named_buffers(recurse=False)) == {}
+    assert all(v is not None for _, v in ghost.named_buffers())
+    folded = ghost.fold_affine(torch.ones(12), torch.zeros(12))
+    assert folded.out_affine.scale.shape == (1, 12, 1, 1)
+
+
+def test_enhanced_conv_bn_deploy_swaps_in_the_folded_module(
+        assert_deploy_exact):
+    fused = assert_deploy_exact(
+        EnhancedConvBN(8, 8, 3, groups=8), torch.randn(2, 8, 8, 6))
+    assert isinstance(fused[0], FoldedGhostModuleV2)
 
 
 def test_enhanced_conv_bn_deploy_is_exact(assert_deploy_exact):

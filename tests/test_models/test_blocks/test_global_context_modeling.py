@@ -2,6 +2,8 @@ import pytest
 import torch
 
 from elhrnet_mm.models.blocks import GlobalContextModeling
+from elhrnet_mm.models.blocks.folded_global_context_modeling import \
+    FoldedGlobalContextModeling
 from elhrnet_mm.models.blocks.global_context_modeling import context_pool
 
 
@@ -60,4 +62,20 @@ def test_bad_reduction():
 def test_deploy_is_exact(assert_deploy_exact):
     fused = assert_deploy_exact(
         GlobalContextModeling(16), torch.randn(2, 16, 8, 6))
-    assert fused.gate_scale is not None
+    assert type(fused) is FoldedGlobalContextModeling
+    assert isinstance(fused.gcm.norm, torch.nn.Identity)
+
+
+def test_switch_to_deploy_swaps_in_a_replacement():
+    """One forward path: the training module keeps no deploy buffers; the
+    deploy form is another module (None while the norm is training)."""
+    m = GlobalContextModeling(8, 4)
+    assert dict(m.named_buffers(recurse=False)) == {}
+    assert m.switch_to_deploy() is None  # training BN: nothing to fold
+    m.eval()
+    x = torch.randn(2, 8, 5, 7)
+    with torch.no_grad():
+        expected = m(x)
+        folded = m.switch_to_deploy()
+        torch.testing.assert_close(folded(x), expected)
+    assert folded.gcm is m

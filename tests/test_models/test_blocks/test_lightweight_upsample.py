@@ -2,6 +2,8 @@ import pytest
 import torch
 
 from elhrnet_mm.models.blocks import LightweightUpsampleBlock
+from elhrnet_mm.models.blocks.phase_wise_lightweight_upsample import \
+    PhaseWiseLightweightUpsample
 from elhrnet_mm.models.blocks.subpixel_depthwise_deconv import (
     SubpixelDepthwiseDeconv, interleave_phases)
 
@@ -73,33 +75,50 @@ def test_deploy_is_exact(assert_deploy_exact, k, position, fusion,
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     fused = assert_deploy_exact(block, x)
-    assert isinstance(fused.upsample.conv, SubpixelDepthwiseDeconv)
+    assert type(fused) is PhaseWiseLightweightUpsample
+    assert isinstance(fused.block.upsample.conv, SubpixelDepthwiseDeconv)
+
+
+def test_switch_to_deploy_swaps_in_the_phase_wise_form():
+    """One forward path: the training block's forward never looks at its
+    conv's type; the deploy form is another module that wraps it."""
+    block = LightweightUpsampleBlock(8, 12, 24).eval()
+    assert dict(block.named_buffers(recurse=False)) == {}
+    x = torch.randn(2, 8, 6, 5)
+    with torch.no_grad():
+        expected = block(x)
+        deployed = block.switch_to_deploy()
+        assert type(deployed) is PhaseWiseLightweightUpsample
+        assert deployed.block is block
+        torch.testing.assert_close(deployed(x), expected, rtol=0, atol=1e-5)
+    assert block.switch_to_deploy() is None  # already switched
+    with pytest.raises(ValueError, match='SubpixelDepthwiseDeconv'):
+        PhaseWiseLightweightUpsample(LightweightUpsampleBlock(8, 12, 24))
 
 
 def test_deploy_form_projects_the_quarter_size_phases():
-    """After switch_to_deploy the 1x1 projection (and everything after the
+    """In the deploy form the 1x1 projection (and everything after the
     upsampling) sees the four (H, W) phases, not the (2H, 2W) map; only its
     C_out-channel output is interleaved."""
     block = LightweightUpsampleBlock(8, 12, 24).eval()
-    block.switch_to_deploy()
+    deployed = block.switch_to_deploy()
     shapes = []
     block.project.register_forward_hook(
         lambda module, args, out: shapes.append(tuple(args[0].shape)))
     with torch.no_grad():
-        out = block(torch.randn(2, 8, 6, 5))
+        out = deployed(torch.randn(2, 8, 6, 5))
     assert shapes == [(2, 24, 6, 5)] * 4
     assert out.shape == (2, 12, 12, 10)
 
 
-def test_attention_of_phases_is_attention_of_the_map():
-    block = LightweightUpsampleBlock(8, 12, 24).eval()
+@pytest.mark.parametrize('fusion', ['mul_add', 'mul'])
+def test_attention_of_phases_is_attention_of_the_map(fusion):
+    block = LightweightUpsampleBlock(8, 12, 24, fusion=fusion).eval()
+    deployed = block.switch_to_deploy()
     phases = [torch.rand(2, 24, 3, 4) for _ in range(4)]
     whole = interleave_phases(phases)
     with torch.no_grad():
-        expected, = block.attend([whole])
-        actual = interleave_phases(block.attend(phases))
-        inplace = interleave_phases(
-            block.attend([p.clone() for p in phases], inplace=True))
+        expected = block.attend(whole)
+        actual = interleave_phases(deployed.attend(phases))
     torch.testing.assert_close(actual, expected)
-    torch.testing.assert_close(inplace, expected)
     assert not torch.equal(expected, whole)  # the gate is not 1

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from elhrnet_mm.models.blocks import NConv3x3
+from elhrnet_mm.models.blocks.folded_nconv import FoldedNConv3x3
 
 
 def n_params(m):
@@ -60,5 +61,17 @@ def test_fold_affine_is_exact():
     with torch.no_grad():
         expected = nconv(x) * scale.view(1, -1, 1, 1) + shift.view(
             1, -1, 1, 1)
-        nconv.fold_affine(scale, shift)
-        torch.testing.assert_close(nconv(x), expected)
+        folded = nconv.fold_affine(scale, shift)
+        torch.testing.assert_close(folded(x), expected)
+        # a second map composes: (2 y + 1) after the first
+        assert folded.fold_affine(torch.full((8, ), 2.), torch.ones(8)) \
+            is folded
+        torch.testing.assert_close(folded(x), 2 * expected + 1)
+    assert type(folded) is FoldedNConv3x3 and folded.nconv is nconv
+
+
+def test_training_module_has_no_deploy_state():
+    nconv = NConv3x3(6, 8)
+    assert dict(nconv.named_buffers()) == {}
+    folded = nconv.fold_affine(torch.ones(8), torch.zeros(8))
+    assert folded.primary_affine.scale.shape == (1, 4, 1, 1)

@@ -2,11 +2,12 @@
 
 The data live in ``elhrnet_mm/data/published_numbers.yaml``: one entry per
 row of a paper's results table (params, FLOPs with their counting
-convention, metrics, and the name of our config that implements the row's
-model, if any), plus the papers' citations, the datasets with their metric
-names, and the FLOPs conventions. The file's header documents the fields.
+convention and unit, metrics, and the name of our config that implements
+the row's model, if any), plus the papers' citations, the datasets with
+their metric names, and the FLOPs conventions. The file's header documents
+the fields.
 
->>> from elhrnet_mm.published import find_rows
+>>> from elhrnet_mm.analysis.published import find_rows
 >>> [r['table'] for r in find_rows(
 ...     config_name='td-hm_el-hrnet-w32_1xb16-300e_coco-256x192')]
 ['Table 2', 'Table 3']
@@ -19,15 +20,16 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import yaml
 
-DATA_FILE = Path(__file__).parent / 'data' / 'published_numbers.yaml'
+from .units import DEFAULT_FLOPS_UNIT, FLOPS_UNITS
+
+DATA_FILE = Path(__file__).parents[1] / 'data' / 'published_numbers.yaml'
 
 _TOP_LEVEL = ('papers', 'datasets', 'flops_conventions', 'rows')
 _PAPER_REQUIRED = ('title', 'authors', 'venue', 'year')
 _ROW_REQUIRED = ('model', 'paper', 'table', 'dataset', 'input_size', 'params',
                  'flops', 'flops_convention', 'metrics')
 _ROW_OPTIONAL = ('backbone', 'cited_as', 'params_text', 'flops_text',
-                 'flops_unit', 'ours', 'note')
-_FLOPS_UNITS = ('G', 'M')
+                 'flops_unit', 'ours', 'variants', 'mmpose_config', 'note')
 
 
 class PublishedDataError(ValueError):
@@ -54,9 +56,14 @@ def _check_row(row: Any, where: str, data: Dict[str, Any]) -> None:
             fail(field, 'unknown field; allowed: ' +
                  ', '.join(_ROW_REQUIRED + _ROW_OPTIONAL))
     for field in ('model', 'table', 'backbone', 'cited_as', 'params_text',
-                  'flops_text', 'ours', 'note'):
+                  'flops_text', 'ours', 'mmpose_config', 'note'):
         if field in row and not (isinstance(row[field], str) and row[field]):
             fail(field, f'expected a non-empty string, got {row[field]!r}')
+    if 'variants' in row and not (
+            isinstance(row['variants'], list) and row['variants'] and all(
+                isinstance(v, str) and v for v in row['variants'])):
+        fail('variants', 'expected a non-empty list of config stems, got '
+             f'{row["variants"]!r}')
     if row['paper'] not in data['papers']:
         fail('paper', f'{row["paper"]!r} is not a key of `papers`')
     if row['dataset'] not in data['datasets']:
@@ -67,12 +74,13 @@ def _check_row(row: Any, where: str, data: Dict[str, Any]) -> None:
     size = row['input_size']
     if not (isinstance(size, list) and len(size) == 2
             and all(isinstance(v, int) and v > 0 for v in size)):
-        fail('input_size', f'expected [H, W] (two positive ints), got {size!r}')
+        fail('input_size',
+             f'expected [H, W] (two positive ints), got {size!r}')
     for field in ('params', 'flops'):
         if row[field] is not None and not _is_number(row[field]):
             fail(field, f'expected a number or null, got {row[field]!r}')
-    if row.get('flops_unit', 'G') not in _FLOPS_UNITS:
-        fail('flops_unit', f'expected one of {_FLOPS_UNITS}, '
+    if row.get('flops_unit', DEFAULT_FLOPS_UNIT) not in FLOPS_UNITS:
+        fail('flops_unit', f'expected one of {FLOPS_UNITS}, '
              f'got {row["flops_unit"]!r}')
     metrics = row['metrics']
     if not isinstance(metrics, dict):
@@ -120,6 +128,8 @@ def _load(path: str) -> Dict[str, Any]:
     with open(path, encoding='utf-8') as file:
         data = yaml.safe_load(file)
     _check(data, path)
+    for row in data['rows']:
+        row.setdefault('flops_unit', DEFAULT_FLOPS_UNIT)
     return data
 
 
@@ -131,7 +141,9 @@ def load_published(path: Union[str, Path, None] = None) -> Dict[str, Any]:
 
     Returns:
         dict with ``papers``, ``datasets``, ``flops_conventions`` and
-        ``rows`` (a list of row dicts), as in the file.
+        ``rows`` (a list of row dicts), as in the file; every row has its
+        ``flops_unit`` (:data:`~.units.DEFAULT_FLOPS_UNIT` where the file
+        leaves it out).
 
     Raises:
         PublishedDataError: a section, an entry or a field is missing or
@@ -156,7 +168,8 @@ def find_rows(config_name: Union[str, Path, None] = None,
 
     Args:
         config_name: our config (a path, a file name or its stem); matches
-            the rows whose ``ours`` is that stem.
+            the rows whose ``ours`` is that stem or whose ``variants``
+            (configs of another reading of the row's model) list it.
         model: matches ``model`` or ``backbone``, case-insensitively.
         paper: a key of ``papers``, e.g. ``'el-hrnet-sensors2024'``.
         dataset: e.g. ``'coco-val2017'``, ``'mpii-val'``.
@@ -166,7 +179,10 @@ def find_rows(config_name: Union[str, Path, None] = None,
     rows = load_published(path)['rows']
     if config_name is not None:
         stem = config_stem(config_name)
-        rows = [r for r in rows if r.get('ours') == stem]
+        rows = [
+            r for r in rows
+            if r.get('ours') == stem or stem in r.get('variants', ())
+        ]
     if model is not None:
         wanted = model.lower()
         rows = [

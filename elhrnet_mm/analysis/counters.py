@@ -14,44 +14,31 @@ explains every convention; in short:
 * :func:`conv_macs` -- multiply-accumulates of convolution and linear layers
   only, which is what HRNet's authors reported as GFLOPs.
 
-:func:`hrnet_w32_flops` counts MMPose's own HRNet-W32 top-down model under
-any of these conventions (cached), so that a model can be expressed as a
-ratio of HRNet-W32 and scaled to the HRNet paper's published figures
-(:func:`hrnet_w32_published`).
-
 Every counter takes the model and an input shape ``(1, 3, H, W)``, runs one
 forward pass in eval mode under ``torch.no_grad()`` and restores the model's
 training flag afterwards. For a whole MMPose estimator use
-:func:`build_estimator`, which routes ``forward`` to ``_forward`` the way
-MMPose's tool does.
+:func:`elhrnet_mm.utils.mmpose_models.build_estimator`, which routes
+``forward`` to ``_forward`` the way MMPose's tool does.
 """
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache, partial
-from pathlib import Path
+from functools import partial
 from typing import (Callable, Dict, Iterator, List, Optional, Sequence, Tuple,
                     Type, Union)
 
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks import HSigmoid, HSwish
-from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
 
-from ..published import find_rows
+from ..models.blocks.dynamic_kernel_conv import KernelAggregation
 
 #: The counting conventions understood by :func:`count_flops`.
 CONVENTIONS = ('mmengine', 'torchstat', 'conv_macs')
 
-#: MMPose's HRNet-W32 top-down heatmap config, relative to its ``configs``.
-HRNET_W32_CONFIG = ('body_2d_keypoint/topdown_heatmap/coco/'
-                    'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
-#: Paper key and model name of HRNet's own rows in the published numbers.
-HRNET_PAPER = 'hrnet-cvpr2019'
-HRNET_W32_MODEL = 'HRNet-W32'
-
-_CONV_LIKE: List[Type[nn.Module]] = []
+#: Leaf modules counted as a ``Conv2d`` (:func:`register_conv_like`): the
+#: counters know our conv-like modules; the models do not import them.
+_CONV_LIKE: List[Type[nn.Module]] = [KernelAggregation]
 
 
 def register_conv_like(module_type: Type[nn.Module]) -> Type[nn.Module]:
@@ -389,93 +376,3 @@ def count_flops(model: nn.Module, input_shape: Sequence[int],
         return conv_macs(model, input_shape)
     raise ValueError(f'unknown FLOPs convention {convention!r}; '
                      f'expected one of {CONVENTIONS}')
-
-
-# ---------------------------------------------------- building a model ----
-def mmpose_config_path(relative_path: str) -> str:
-    """Absolute path of a config shipped inside the installed mmpose.
-
-    ``relative_path`` is relative to mmpose's ``configs`` directory, as in
-    ``mmpose::<relative_path>`` bases.
-    """
-    import mmpose
-
-    path = Path(mmpose.__file__).parent / '.mim' / 'configs' / relative_path
-    if not path.is_file():
-        raise FileNotFoundError(f'mmpose config not found: {path}')
-    return str(path)
-
-
-def build_estimator(cfg: Config) -> nn.Module:
-    """Build ``cfg.model`` on the CPU, ready for counting.
-
-    Like MMPose's ``get_flops.py``: the registry scope is
-    ``cfg.default_scope`` (``'mmpose'`` if unset), SyncBN becomes BN, the
-    model is in eval mode, and ``forward`` is routed to ``_forward``
-    (backbone, neck and head, no post-processing). No weights are loaded.
-    """
-    from mmengine.registry import init_default_scope
-    from mmpose.registry import MODELS
-    from mmpose.utils import register_all_modules
-
-    register_all_modules(init_default_scope=False)
-    init_default_scope(cfg.get('default_scope', 'mmpose') or 'mmpose')
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    model.eval()
-    if hasattr(model, '_forward'):
-        model.forward = model._forward
-    return model
-
-
-# ------------------------------------------------ HRNet-W32 reference ----
-@lru_cache(maxsize=2)
-def _hrnet_w32(num_keypoints: int) -> nn.Module:
-    cfg = Config.fromfile(mmpose_config_path(HRNET_W32_CONFIG))
-    cfg.model.head.out_channels = num_keypoints
-    return build_estimator(cfg)
-
-
-@lru_cache(maxsize=None)
-def _hrnet_w32_flops(convention: str, height: int, width: int,
-                     num_keypoints: int) -> int:
-    return count_flops(
-        _hrnet_w32(num_keypoints), (1, 3, height, width), convention)
-
-
-def hrnet_w32_flops(convention: str,
-                    input_hw: Sequence[int],
-                    num_keypoints: int = 17) -> int:
-    """FLOPs of MMPose's HRNet-W32 top-down model at ``input_hw`` (H, W).
-
-    The model is MMPose's ``td-hm_hrnet-w32_8xb64-210e_coco-256x192.py``
-    with the head's output channels set to ``num_keypoints``; with 16 it is
-    exactly the model of MMPose's MPII HRNet-W32 config (the two configs
-    differ only there). Results are cached in memory per (convention, input
-    size, keypoints); the last two models built are kept (17 and 16
-    keypoints: COCO and MPII).
-    """
-    height, width = (int(v) for v in input_hw)
-    return _hrnet_w32_flops(convention, height, width, int(num_keypoints))
-
-
-def hrnet_w32_ratio(flops: int,
-                    convention: str,
-                    input_hw: Sequence[int],
-                    num_keypoints: int = 17) -> float:
-    """``flops`` as a fraction of HRNet-W32's, same convention and input."""
-    return flops / hrnet_w32_flops(convention, input_hw, num_keypoints)
-
-
-def hrnet_w32_published(input_hw: Sequence[int]) -> Optional[dict]:
-    """The HRNet paper's HRNet-W32 row for this input size (H, W), if any.
-
-    Sun et al. (CVPR 2019) published 7.1 GFLOPs at 256x192 and 16.0 at
-    384x288 (Table 1, COCO val) and 9.5 at 256x256 (Table 4, MPII); other
-    sizes give ``None``.
-    """
-    rows = [
-        row for row in find_rows(
-            paper=HRNET_PAPER, model=HRNET_W32_MODEL, input_size=input_hw)
-        if row['flops'] is not None
-    ]
-    return rows[0] if rows else None

@@ -1,6 +1,7 @@
-"""A grouped convolution with one output per group, computed as a depthwise
-convolution and a sum: PyTorch's CPU path for such grouped convolutions is
-about twice as slow as its depthwise path (docs/speed.md)."""
+"""Deploy form of a grouped convolution with one output per group: a
+depthwise convolution and a sum (PyTorch's CPU path for such grouped
+convolutions is about twice as slow as its depthwise path, docs/speed.md).
+Only :func:`~elhrnet_mm.deploy.fuse_for_inference` uses it."""
 from typing import Optional
 
 import torch

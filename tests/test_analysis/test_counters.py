@@ -1,8 +1,8 @@
-"""Counters of ``elhrnet_mm.utils.complexity`` against reference numbers.
+"""Counters of ``elhrnet_mm.analysis.counters`` against reference numbers.
 
 The Lite-HRNet torchstat totals are the official repositories' published
-figures, rebuilt exactly by the analytic reference counter; the HRNet-W32
-and mmengine figures are what MMPose's own tool and model give.
+figures, rebuilt exactly by the analytic reference counter; the mmengine
+figure is what MMPose's own tool gives.
 """
 import pytest
 import torch
@@ -10,18 +10,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
 
-from elhrnet_mm.utils.complexity import (build_estimator, conv_macs,
-                                         count_flops, count_params,
-                                         hrnet_w32_flops, hrnet_w32_published,
-                                         hrnet_w32_ratio, mmengine_flops,
-                                         mmpose_config_path,
-                                         register_conv_like, torchstat_flops)
+from elhrnet_mm.analysis.counters import (conv_macs, count_flops,
+                                          count_params, mmengine_flops,
+                                          register_conv_like, torchstat_flops)
+from elhrnet_mm.utils.mmpose_models import build_estimator, mmpose_config_path
 
 COCO = 'body_2d_keypoint/topdown_heatmap/coco/'
 LITE18 = COCO + 'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py'
 LITE30 = COCO + 'td-hm_litehrnet-30_8xb64-210e_coco-256x192.py'
-HRNET_MPII = ('body_2d_keypoint/topdown_heatmap/mpii/'
-              'td-hm_hrnet-w32_8xb64-210e_mpii-256x256.py')
 
 
 def _build(relative_path: str) -> nn.Module:
@@ -63,27 +59,6 @@ def test_mmengine_lite18(lite18):
     # MMPose's get_flops.py prints 0.266G; measured 266,314,752 (0.2663 G).
     assert mmengine_flops(lite18, (1, 3, 256, 192)) == pytest.approx(
         0.266e9, rel=2e-3)
-
-
-def test_conv_macs_hrnet_w32_256x192():
-    # Measured: 7,645,003,776 (plain conv MACs of MMPose's HRNet-W32).
-    macs = hrnet_w32_flops('conv_macs', (256, 192))
-    assert macs == pytest.approx(7.645e9, rel=1e-3)
-
-
-def test_hrnet_w32_ratio_to_itself():
-    # MMPose's MPII HRNet-W32 config is the reference model with 16
-    # keypoints, so its ratio to the reference is exactly 1.
-    model = _build(HRNET_MPII)
-    macs = conv_macs(model, (1, 3, 256, 256))
-    assert hrnet_w32_ratio(macs, 'conv_macs', (256, 256), 16) == 1.0
-
-
-def test_hrnet_w32_published_rows():
-    assert hrnet_w32_published((256, 192))['flops'] == 7.1
-    assert hrnet_w32_published([384, 288])['flops'] == 16.0
-    assert hrnet_w32_published((256, 256))['flops'] == 9.5
-    assert hrnet_w32_published((128, 96)) is None
 
 
 # ---------------------------------------------------------- the rules ----

@@ -1,0 +1,116 @@
+"""Where the time goes: per-operator and per-block time of configs' fused
+networks in ONNX Runtime and OpenVINO.
+
+    python tools/analysis_tools/profile_ops.py CONFIG [CONFIG ...]
+        [--runtime onnxruntime|openvino ...] [--runs N] [--warmup N]
+        [--threads N] [--batch N] [--input-shape H W] [--top N]
+        [--json FILE]
+
+Every config (a path or ``mmpose::<path>``) is built as
+``benchmark_speed.py`` builds it (BN statistics calibrated, fused), exported
+to ONNX (fixed batch) and run ``--warmup`` + ``--runs`` times in each
+runtime with its profiler on (:mod:`elhrnet_mm.deploy.profile_ops`). Printed
+per config and runtime: the sum of the nodes' own times per forward pass,
+the top ``--top`` op types and the top blocks (innermost module class).
+See docs/speed.md.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+import tempfile
+from typing import Optional, Sequence
+
+import torch
+
+from elhrnet_mm.deploy.config_source import load_config_at
+from elhrnet_mm.deploy.inference_model import build_deploy_model
+from elhrnet_mm.deploy.onnx_export import (MissingDeployExtraError,
+                                           export_onnx, import_deploy_package)
+from elhrnet_mm.deploy.profile_ops import (RUNTIMES, format_rows,
+                                           profile_nodes, summarize)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None):
+    parser = argparse.ArgumentParser(
+        description='Per-operator and per-block time of fused networks in '
+        'ONNX Runtime / OpenVINO')
+    parser.add_argument('configs', nargs='+', metavar='CONFIG',
+                        help='config files or mmpose::<path>')
+    parser.add_argument('--runtime', nargs='+', default=['onnxruntime'],
+                        choices=RUNTIMES,
+                        help='runtimes to profile. Default: onnxruntime')
+    parser.add_argument('--runs', type=int, default=20,
+                        help='timed forward passes. Default: 20')
+    parser.add_argument('--warmup', type=int, default=3,
+                        help='untimed forward passes first. Default: 3')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='intra-op threads. Default: 1')
+    parser.add_argument('--batch', type=int, default=1,
+                        help='images per forward pass. Default: 1')
+    parser.add_argument('--input-shape', type=int, nargs=2,
+                        metavar=('H', 'W'),
+                        help="default: each config codec's input_size")
+    parser.add_argument('--top', type=int, default=12,
+                        help='rows of each table. Default: 12')
+    parser.add_argument('--json', metavar='FILE',
+                        help='also write every node time as JSON to FILE')
+    args = parser.parse_args(argv)
+    for name in ('runs', 'threads', 'batch', 'top'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name} must be a positive integer, got '
+                         f'{getattr(args, name)}')
+    if args.warmup < 0:
+        parser.error(f'--warmup must be >= 0, got {args.warmup}')
+    if args.json and not osp.isdir(osp.dirname(osp.abspath(args.json))):
+        parser.error(f'--json directory does not exist: {args.json}')
+    for package in ['onnx'] + args.runtime:
+        try:
+            import_deploy_package(package)
+        except MissingDeployExtraError as error:
+            parser.error(str(error))
+    return args, parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args, parser = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    report = []
+    with tempfile.TemporaryDirectory(prefix='profile_ops_') as work_dir:
+        for i, config in enumerate(args.configs):
+            try:
+                cfg, input_hw = load_config_at(config, args.input_shape)
+            except (FileNotFoundError, ValueError) as error:
+                parser.error(str(error))
+            shape = [args.batch, 3, *input_hw]
+            torch.manual_seed(0)
+            model = build_deploy_model(cfg, input_hw)
+            path = osp.join(work_dir, f'{i}.onnx')
+            export_onnx(model, path, shape)
+            inputs = torch.randn(
+                shape, generator=torch.Generator().manual_seed(0)).numpy()
+            for runtime in args.runtime:
+                nodes = profile_nodes(runtime, path, inputs, runs=args.runs,
+                                      warmup=args.warmup,
+                                      threads=args.threads)
+                print(f'== {config} | {runtime} | input '
+                      f'{"x".join(map(str, shape))} | {args.runs} runs')
+                for by in ('op_type', 'block'):
+                    print(f'-- by {by}')
+                    print(format_rows(summarize(nodes, by, model), args.top))
+                print()
+                report.append(
+                    dict(config=config, runtime=runtime, input_shape=shape,
+                         runs=args.runs,
+                         nodes=[vars(n) for n in nodes],
+                         by_op_type=summarize(nodes, 'op_type'),
+                         by_block=summarize(nodes, 'block', model)))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=1)
+            f.write('\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
