@@ -186,3 +186,19 @@ def test_tools_do_not_import_each_other():
             module_name(path), TOOL_MODULES)
     ]
     assert problems == []
+
+
+def test_no_test_loads_code_by_file_path():
+    """Tests import what they exercise from the package (command lines from
+    ``elhrnet_mm.cli``), never a tool by file path. (Subprocess tests that
+    load one module alone on purpose, e.g. ``pipeline.py`` with torch
+    blocked, do so in the child's script text, not in the test's code.)"""
+    problems = []
+    for path in sorted((ROOT / 'tests').rglob('*.py')):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in _LOAD_BY_PATH):
+                problems.append(f'{path.relative_to(ROOT)}:{node.lineno}')
+    assert problems == []

@@ -1,8 +1,8 @@
-"""tools/deployment/pose_demo.py on an image, a folder and a video, and its
+"""tools/deployment/pose_demo.py (its command line,
+:mod:`elhrnet_mm.cli.pose_demo`) on an image, a folder and a video, and its
 errors for bad input. The model is the toy ONNX graph of pipeline_fixtures
 with the tiny config's metadata (the pipeline's numbers are checked in
 test_pipeline.py and test_pipeline_parity.py)."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -12,14 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline_fixtures import (ROOT, toy_metadata, write_metadata,
-                               write_toy_model)
-
-spec = importlib.util.spec_from_file_location(
-    'pose_demo', osp.join(ROOT, 'tools', 'deployment', 'pose_demo.py'))
-pose_demo = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pose_demo)
-
+from elhrnet_mm.cli import pose_demo
+from pipeline_fixtures import toy_metadata, write_metadata, write_toy_model
 
 @pytest.fixture
 def model(tmp_path):
