@@ -522,6 +522,16 @@ def check_boxes(bboxes, image_shape: Tuple[int, int],
     return boxes[keep]
 
 
+def boxes_or_whole_image(bboxes, image_shape: Tuple[int, ...]) -> np.ndarray:
+    """``(N, 4)`` xyxy boxes: :func:`check_boxes` of ``bboxes`` (zero-area
+    boxes dropped), or the whole image as one box when ``bboxes`` is
+    None."""
+    if bboxes is None:
+        height, width = image_shape[:2]
+        return np.array([[0, 0, width, height]], np.float64)
+    return check_boxes(bboxes, image_shape)
+
+
 # --------------------------------------------------------------------------
 # The pipeline
 # --------------------------------------------------------------------------
@@ -647,11 +657,7 @@ class TopdownPosePipeline:
                 'image must be a BGR (H, W, 3) uint8 array, got '
                 f'{getattr(image, "dtype", type(image))} '
                 f'{getattr(image, "shape", "")}')
-        height, width = image.shape[:2]
-        if bboxes is None:
-            boxes = np.array([[0, 0, width, height]], np.float64)
-        else:
-            boxes = check_boxes(bboxes, image.shape)
+        boxes = boxes_or_whole_image(bboxes, image.shape)
         if len(boxes) == 0:
             k = self.num_keypoints
             return (np.zeros((0, k, 2), np.float32),
@@ -676,9 +682,7 @@ def pipeline_latency_ms(pipeline: TopdownPosePipeline,
     if runs < 1 or warmup < 0:
         raise ValueError(f'runs must be >= 1 and warmup >= 0, got {runs}, '
                          f'{warmup}')
-    height, width = image.shape[:2]
-    boxes = (np.array([[0, 0, width, height]], np.float64)
-             if bboxes is None else check_boxes(bboxes, image.shape))
+    boxes = boxes_or_whole_image(bboxes, image.shape)
     if len(boxes) == 0:
         raise BoxError('pipeline_latency_ms: no box of positive area')
     times: Dict[str, List[float]] = dict(preprocess=[], model=[], decode=[])
