@@ -32,6 +32,7 @@ import torch.nn as nn
 from mmcv.cnn.bricks import HSigmoid, HSwish
 
 from ..models.blocks.dynamic_kernel_conv import KernelAggregation
+from ..models.blocks.dynamic_split_conv import ConcatShuffle
 
 #: The counting conventions understood by :func:`count_flops`.
 CONVENTIONS = ('mmengine', 'torchstat', 'conv_macs')
@@ -234,7 +235,8 @@ TORCHSTAT_RULES: Tuple[Tuple[Tuple[type, ...], _Rule], ...] = (
     # keeps them out of the "unknown" report. Hard-swish is counted 0 like
     # torchstat does, although it is an activation (see docs/complexity.md).
     ((nn.Sigmoid, nn.Softmax, nn.Hardsigmoid, nn.Hardswish, nn.Identity,
-      nn.Dropout, nn.Dropout2d, nn.Flatten, HSigmoid, HSwish), _zero_rule),
+      nn.Dropout, nn.Dropout2d, nn.Flatten, HSigmoid, HSwish, ConcatShuffle),
+     _zero_rule),
 )
 
 

@@ -19,15 +19,7 @@ from elhrnet_mm.models.blocks.global_context_modeling import context_pool
 def random_eval_gcm(channels: int = 16, seed: int = 0) -> nn.Module:
     """A GCM in eval mode with non-trivial BN statistics and affine maps."""
     torch.manual_seed(seed)
-    gcm = GlobalContextModeling(channels, reduction=4)
-    for m in gcm.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            c = m.num_features
-            m.running_mean.copy_(torch.randn(c) * 0.1)
-            m.running_var.copy_(torch.rand(c) * 0.5 + 0.75)
-            m.weight.data.copy_(torch.rand(c) * 0.4 + 0.4)
-            m.bias.data.copy_(torch.randn(c) * 0.1)
-    return gcm.eval()
+    return randomize_bn(GlobalContextModeling(channels, reduction=4), seed)
 
 
 def eager_and_traced(module: nn.Module, x: torch.Tensor):
@@ -87,17 +79,18 @@ def test_spatial_softmax_gcm_onnx_runtime_parity(tmp_path):
 
 
 def test_apply_graph_rewrites_counts_and_is_idempotent():
-    from elhrnet_mm.deploy.rewrites import NativeGroupedConv
+    # a 2-to-1 grouped conv with few groups: DepthwiseGroupSumConv
+    from elhrnet_mm.deploy.rewrites import DepthwiseGroupSumConv
     model = nn.Sequential(random_eval_gcm(), random_eval_gcm(seed=2),
                           nn.Conv2d(16, 8, 3, padding=1, groups=8))
     model.eval()
     fused = fuse_for_inference(copy.deepcopy(model))  # rewrites applied once
     assert [type(m) for m in fused] == [SpatialSoftmaxGCM] * 2 + [
-        NativeGroupedConv
+        DepthwiseGroupSumConv
     ]
     assert apply_graph_rewrites(fused) == 0
     assert [type(m) for m in fused] == [SpatialSoftmaxGCM] * 2 + [
-        NativeGroupedConv
+        DepthwiseGroupSumConv
     ]
     x = torch.randn(1, 16, 8, 6)
     with torch.no_grad():
@@ -127,3 +120,171 @@ def test_native_grouped_conv_traces_to_one_grouped_conv():
     assert 'aten::sum' not in graph
     with pytest.raises(TypeError, match='GroupedConvAsDepthwise'):
         NativeGroupedConv(conv)
+
+
+def randomize_bn(module: nn.Module, seed: int = 0) -> nn.Module:
+    """``module`` in eval mode with non-trivial BN statistics and affine
+    maps in every BatchNorm2d."""
+    torch.manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c) * 0.1)
+            m.running_var.copy_(torch.rand(c) * 0.5 + 0.75)
+            m.weight.data.copy_(torch.rand(c) * 0.4 + 0.4)
+            m.bias.data.copy_(torch.randn(c) * 0.1)
+    return module.eval()
+
+
+class BranchesAsArgs(nn.Module):
+    """``block([x0, x1, ...])`` as a module of tensor inputs and outputs
+    (tracing and export take tensors)."""
+
+    def __init__(self, block: nn.Module):
+        super().__init__()
+        self.block = block
+
+    def forward(self, *x: torch.Tensor):
+        return tuple(self.block(list(x)))
+
+
+# DCM pools every branch to the last one's (4, 3) grid: branch 0 (5
+# channels, 16x12) in runs of 16 pixels that cross rows (pieces of 4),
+# branch 1 (10 channels, 8x6) in runs of 4 (pieces of 2); C does not divide
+# the 12 cells, so runs mix channels
+DMC_CHANNELS = (10, 20, 40)
+
+
+def dmc_inputs(n: int = 2, h: int = 16, w: int = 12):
+    return tuple(
+        torch.randn(n, c, h // 2**i, w // 2**i)
+        for i, c in enumerate(DMC_CHANNELS))
+
+
+def fused_dmc(seed: int = 0):
+    """An eval-mode Dite-HRNet DMC block (official DCM pooling) with random
+    BN, in :class:`BranchesAsArgs`, and its fused copy."""
+    from elhrnet_mm.models.blocks import DMCBlock
+    torch.manual_seed(seed)
+    model = randomize_bn(BranchesAsArgs(DMCBlock(DMC_CHANNELS)), seed)
+    return model, fuse_for_inference(copy.deepcopy(model))
+
+
+@pytest.mark.parametrize('c,h,w,grid', [(5, 16, 12, (4, 3)),
+                                        (10, 8, 6, (4, 3)),
+                                        (20, 8, 6, (2, 3)),
+                                        (3, 6, 8, (3, 4)), (4, 4, 4,
+                                                            (1, 1))])
+@pytest.mark.parametrize('scale', [1.0, 30.0])
+def test_expanded_official_pool_equals_official_pool(c, h, w, grid, scale):
+    from elhrnet_mm.deploy.rewrites import expanded_official_pool
+    from elhrnet_mm.models.blocks.dense_context_modeling import \
+        official_context_pool
+    torch.manual_seed(0)
+    x = torch.randn(2, c, h, w)
+    logits = torch.randn(2, 1, h, w) * scale
+    expected = official_context_pool(x, logits, grid)
+    actual = expanded_official_pool(x, logits, grid)
+    assert actual.shape == (2, c, *grid)
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5)
+
+
+def test_fused_dmc_block_shuffles_and_pools_in_4d_and_is_exact():
+    from elhrnet_mm.deploy.rewrites import (ExpandedPoolDCM,
+                                            ReshapeChannelShuffle)
+    model, fused = fused_dmc()
+    block = fused.block
+    assert isinstance(block.dcm, ExpandedPoolDCM)
+    shuffles = [m for m in fused.modules()
+                if isinstance(m, ReshapeChannelShuffle)]
+    assert len(shuffles) == 1 + 3  # the block's, each branch's DSC's
+    assert apply_graph_rewrites(fused) == 0
+    x = dmc_inputs()
+    with torch.no_grad():
+        expected = model(*x)
+        eager = fused(*x)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            traced = torch.jit.trace(
+                fused, tuple(torch.randn_like(s) for s in x))
+        traced_out = traced(*x)
+    for e, t, y in zip(eager, traced_out, expected):
+        torch.testing.assert_close(e, y, rtol=0, atol=1e-5)
+        torch.testing.assert_close(t, y, rtol=0, atol=1e-5)
+    graph = str(traced.inlined_graph)
+    # no 5-D stack for the shuffles, no raw-memory matmul for DCM's pooling
+    assert 'aten::stack' not in graph and 'aten::matmul' not in graph
+    assert graph.count('aten::transpose') >= 2 + 2  # shuffles, DCM outputs
+    assert 'aten::avg_pool2d' in graph and 'aten::expand' in graph
+
+
+def export_block(model: nn.Module, inputs, path: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(model, inputs, path, dynamo=False,
+                          input_names=[f'x{i}' for i in range(len(inputs))],
+                          opset_version=17)
+
+
+def test_fused_dmc_block_onnx_runtime_and_openvino_parity(tmp_path):
+    onnx = pytest.importorskip('onnx')
+    ort = pytest.importorskip('onnxruntime')
+    model, fused = fused_dmc(seed=1)
+    x = dmc_inputs(n=1)
+    path = str(tmp_path / 'dmc.onnx')
+    export_block(fused, x, path)
+    op_types = {n.op_type for n in onnx.load(path).graph.node}
+    assert 'MatMul' not in op_types and 'Unsqueeze' not in op_types
+    feeds = {f'x{i}': s.numpy() for i, s in enumerate(x)}
+    with torch.no_grad():
+        expected = [y.numpy() for y in model(*x)]
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    for got, y in zip(session.run(None, feeds), expected):
+        np.testing.assert_allclose(got, y, rtol=0, atol=1e-5)
+    pytest.importorskip('openvino')
+    from elhrnet_mm.deploy.openvino_runtime import compile_model
+    compiled = compile_model(path)
+    results = compiled(feeds)
+    for i, y in enumerate(expected):
+        np.testing.assert_allclose(
+            results[compiled.output(i)], y, rtol=0, atol=1e-5)
+    # the shuffles run as OpenVINO's channels-last ShuffleChannels
+    layer_types = {
+        op.get_rt_info()['layerType'].astype(str)
+        for op in compiled.get_runtime_model().get_ordered_ops()
+    }
+    assert 'ShuffleChannels' in layer_types
+
+
+def test_window_pooling_dcm_is_not_rewritten():
+    from elhrnet_mm.deploy.rewrites import ExpandedPoolDCM
+    from elhrnet_mm.models.blocks import DenseContextModeling
+    dcm = DenseContextModeling([4, 8], pooling='window').eval()
+    wrapped = nn.Sequential(dcm)
+    assert apply_graph_rewrites(wrapped) == 0
+    assert wrapped[0] is dcm
+    with pytest.raises(ValueError, match="pooling='official'"):
+        ExpandedPoolDCM(dcm)
+    with pytest.raises(TypeError, match='DenseContextModeling'):
+        ExpandedPoolDCM(nn.Identity())
+
+
+@pytest.mark.parametrize('groups', [2, 4])
+def test_reshape_channel_shuffle_traces_to_transpose(groups):
+    from elhrnet_mm.deploy.rewrites import ReshapeChannelShuffle
+    from elhrnet_mm.models.blocks.dynamic_split_conv import (ConcatShuffle,
+                                                             concat_shuffle)
+    torch.manual_seed(0)
+    parts = tuple(torch.randn(2, 3, 5, 4) for _ in range(groups))
+    expected = concat_shuffle(parts)
+    shuffle = ReshapeChannelShuffle(ConcatShuffle())
+    torch.testing.assert_close(shuffle(*parts), expected, rtol=0, atol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        traced = torch.jit.trace(shuffle,
+                                 tuple(torch.randn_like(p) for p in parts))
+    torch.testing.assert_close(traced(*parts), expected, rtol=0, atol=0)
+    graph = str(traced.inlined_graph)
+    assert 'aten::stack' not in graph and 'aten::transpose' in graph
+    with pytest.raises(TypeError, match='ConcatShuffle'):
+        ReshapeChannelShuffle(nn.Identity())

@@ -8,34 +8,59 @@ goes"). :func:`~elhrnet_mm.deploy.fuse_for_inference` applies
 """
 import torch.nn as nn
 
+from ...models.blocks.cbam import CBAM, StackedCBAM
+from ...models.blocks.dense_context_modeling import DenseContextModeling
+from ...models.blocks.dynamic_split_conv import ConcatShuffle
 from ...models.blocks.folded_global_context_modeling import \
     FoldedGlobalContextModeling
+from ...models.blocks.folded_mix_conv import FoldedMixConv
+from ...models.blocks.l_basic_block import LABasicBlock, LBasicBlock
 from ..grouped_conv_as_depthwise import GroupedConvAsDepthwise
+from .cbam_conv_gates import ConvGateCBAM, ConvGateStackedCBAM
+from .depthwise_group_sum import DepthwiseGroupSumConv
+from .expanded_context_pool import ExpandedPoolDCM, expanded_official_pool
 from .native_grouped_conv import NativeGroupedConv
+from .reshape_channel_shuffle import ReshapeChannelShuffle
 from .softmax_context_pool import SpatialSoftmaxGCM, softmax_context_pool
+from .split_nconv_pair import SplitNConvBlock
+from .stagewise_mix_conv import StagewiseMixConv
 
 #: (module type, replacement built from it), applied in this order.
 GRAPH_REWRITES = ((FoldedGlobalContextModeling, SpatialSoftmaxGCM),
-                  (GroupedConvAsDepthwise, NativeGroupedConv))
+                  (GroupedConvAsDepthwise, DepthwiseGroupSumConv),
+                  (GroupedConvAsDepthwise, NativeGroupedConv),
+                  (CBAM, ConvGateCBAM), (StackedCBAM, ConvGateStackedCBAM),
+                  (LBasicBlock, SplitNConvBlock),
+                  (LABasicBlock, SplitNConvBlock),
+                  (FoldedMixConv, StagewiseMixConv),
+                  (ConcatShuffle, ReshapeChannelShuffle),
+                  (DenseContextModeling, ExpandedPoolDCM))
 
 
 def apply_graph_rewrites(model: nn.Module) -> int:
     """Swap every module of a :data:`GRAPH_REWRITES` type (exact type, not
     subclasses) for its replacement, in place; returns how many were
-    swapped. A module already inside a replacement is not swapped again."""
+    swapped. A module already inside a replacement is not swapped again,
+    nor one the replacement's ``applies_to(module)`` (where it has one)
+    declines."""
     replaced = 0
     for source, replacement in GRAPH_REWRITES:
+        applies = getattr(replacement, 'applies_to', None)
         for parent in list(model.modules()):
             if isinstance(parent, replacement):
                 continue
             for name, child in list(parent._modules.items()):
-                if type(child) is source:
+                if type(child) is source and (applies is None
+                                              or applies(child)):
                     parent._modules[name] = replacement(child)
                     replaced += 1
     return replaced
 
 
 __all__ = [
-    'GRAPH_REWRITES', 'NativeGroupedConv', 'SpatialSoftmaxGCM',
-    'apply_graph_rewrites', 'softmax_context_pool'
+    'ConvGateCBAM', 'ConvGateStackedCBAM', 'DepthwiseGroupSumConv',
+    'ExpandedPoolDCM', 'GRAPH_REWRITES', 'NativeGroupedConv',
+    'ReshapeChannelShuffle', 'SplitNConvBlock', 'SpatialSoftmaxGCM',
+    'StagewiseMixConv', 'apply_graph_rewrites', 'expanded_official_pool',
+    'softmax_context_pool'
 ]

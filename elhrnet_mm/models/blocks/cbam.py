@@ -227,9 +227,15 @@ class StackedCBAM(nn.Module):
         ])
         both = self.mlp_out(self.act(self.mlp_in(descriptors)))
         x = x * torch.sigmoid(both[:n] + both[n:])
+        gates = torch.sigmoid(self.spatial_logits(x))
+        return x * gates.index_select(1, self.branch_of_channel)
+
+    def spatial_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The B spatial gates before their sigmoid, (N, B, H, W), from
+        the channel-gated input ``x`` (N, sum C_b, H, W): each branch's
+        [max; mean] over its channels, then the grouped ``k x k`` conv."""
         maps = []
         for part in torch.split(x, self.channels, dim=1):
             maps += [part.amax(dim=1, keepdim=True),
                      part.mean(dim=1, keepdim=True)]
-        gates = torch.sigmoid(self.spatial(torch.cat(maps, dim=1)))
-        return x * gates.index_select(1, self.branch_of_channel)
+        return self.spatial(torch.cat(maps, dim=1))

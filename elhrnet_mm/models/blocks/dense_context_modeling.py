@@ -6,7 +6,7 @@ Pose Estimation", IJCAI 2022, Sec. 3.3 (ACM, Eq. 5 and 7). It takes the place
 of Lite-HRNet's cross-resolution weighting, with attention pooling instead
 of average pooling.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -19,6 +19,10 @@ from .nearest_upsample import scale_by_upsampled
 
 #: Readings of DCM's attention pooling, see :class:`DenseContextModeling`.
 POOLINGS = ('official', 'window')
+
+#: ``pool(x, logits, grid) -> (N, C, gh, gw)``, see :func:`context_pool`.
+Pooling = Callable[[torch.Tensor, torch.Tensor, Tuple[int, int]],
+                   torch.Tensor]
 
 
 def official_context_pool(x: torch.Tensor, logits: torch.Tensor,
@@ -97,6 +101,7 @@ class DenseContextModeling(BaseModule):
                 f'allowed for {total} channels; allowed: an int in '
                 f'[1, {total}]')
         self.channels = list(channels)
+        self.pooling = pooling
         self.pool = (
             official_context_pool if pooling == 'official' else context_pool)
         self.conv_masks = nn.ModuleList([
@@ -107,9 +112,15 @@ class DenseContextModeling(BaseModule):
                                              conv_cfg, norm_cfg, act_cfg)
 
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+        return self.reweight(x, self.pool)
+
+    def reweight(self, x: List[torch.Tensor],
+                 pool: Pooling) -> List[torch.Tensor]:
+        """The forward with ``pool`` in place of :attr:`pool` (a deploy
+        form may pool in other operators, with the same values)."""
         grid = tuple(x[-1].shape[-2:])
         pooled = [
-            self.pool(s, mask(s), grid)
+            pool(s, mask(s), grid)
             for s, mask in zip(x[:-1], self.conv_masks)
         ] + [x[-1]]
         weights = torch.sigmoid(

@@ -13,8 +13,8 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
-from .dynamic_split_conv import concat_shuffle
 from .build import build_block
+from .dynamic_split_conv import ConcatShuffle
 from .global_context_modeling import GlobalContextModeling
 
 #: The six ConvBN positions of the block, ``branch.layer``.
@@ -130,10 +130,11 @@ class DGCBlock(BaseModule):
                 reduce=layer('branch2.reduce', half, mid, 1, 1, True),
                 expand=layer('branch2.expand', mid, half, 1, 1, False),
                 down=layer('branch2.down', half, half, 3, stride, True)))
+        self.shuffle = ConcatShuffle()
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x1, x2 = x.chunk(2, dim=1)
-        return concat_shuffle([self.branch1(x1), self.branch2(x2)])
+        return self.shuffle(self.branch1(x1), self.branch2(x2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.with_cp and x.requires_grad:

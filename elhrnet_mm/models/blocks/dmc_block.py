@@ -13,7 +13,7 @@ from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
 from .dense_context_modeling import DenseContextModeling
-from .dynamic_split_conv import DynamicSplitConv, concat_shuffle
+from .dynamic_split_conv import ConcatShuffle, DynamicSplitConv
 from .global_context_modeling import GlobalContextModeling
 
 #: (input, DCM output, DSC output, GCM output) of the complex half, each a
@@ -119,6 +119,7 @@ class DMCBlock(BaseModule):
                 act_cfg=act_cfg)
             for b, c in enumerate(self.branch_channels)
         ])
+        self.shuffle = ConcatShuffle()
 
     def complex_branch(self, x: List[torch.Tensor]) -> Stages:
         """The complex half's input and the outputs of its three stages
@@ -137,7 +138,7 @@ class DMCBlock(BaseModule):
         halves = [s.chunk(2, dim=1) for s in x]
         stages = self.complex_branch([h[1] for h in halves])
         simple = self.simple_branch([h[0] for h in halves], stages)
-        return [concat_shuffle(pair) for pair in zip(simple, stages[-1])]
+        return [self.shuffle(*pair) for pair in zip(simple, stages[-1])]
 
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
         if self.with_cp and any(s.requires_grad for s in x):

@@ -121,15 +121,17 @@ class KernelAggregation(nn.Module):
         n, _, h, w = x.shape
         weight = torch.mm(attention, self.weight.flatten(1)).view(
             n * self.out_channels, *self.weight.shape[2:])
+        # one sample is its own folded batch (no reshapes in the graph)
         out = F.conv2d(
-            x.reshape(1, -1, h, w),
+            x if n == 1 else x.reshape(1, -1, h, w),
             weight,
             bias,
             stride=self.stride,
             padding=self.padding,
             dilation=self.dilation,
             groups=self.groups * n)
-        return out.view(n, self.out_channels, *out.shape[2:])
+        return out if n == 1 else out.view(n, self.out_channels,
+                                           *out.shape[2:])
 
     def forward(self, x: torch.Tensor,
                 attention: torch.Tensor) -> torch.Tensor:

@@ -26,14 +26,27 @@ def concat_shuffle(parts: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.stack(parts, dim=2).flatten(1, 2)
 
 
+class ConcatShuffle(nn.Module):
+    """:func:`concat_shuffle` as a (parameter-free) module, so that a
+    deploy rewrite can give the blocks' shuffles another graph form.
+
+    Shapes:
+        G tensors (N, C, H, W) -> (N, G * C, H, W).
+    """
+
+    def forward(self, *parts: torch.Tensor) -> torch.Tensor:
+        return concat_shuffle(parts)
+
+
 @MODELS.register_module()
 class DynamicSplitConv(BaseModule):
     """DSC: depthwise convs of growing kernel size on channel splits.
 
     The channels are split into G equal parts; part i goes through a
     depthwise "ConvBN" (``conv_bn_cfg``) with kernel ``kernel_sizes[i]``
-    (3, 5, 7, 9 by default) and 'same' padding, whose conv is a :class:`~.DynamicKernelConv` with K kernels when K > 1 (a
-    static conv when K = 1), then norm, no activation. The parts are
+    (3, 5, 7, 9 by default) and 'same' padding, whose conv is a
+    :class:`~.DynamicKernelConv` with K kernels when K > 1 (a static conv
+    when K = 1), then norm, no activation. The parts are
     concatenated and, for G > 1, channel-shuffled with G groups. Dite-HRNet
     uses (G, K) = (1, 4), (1, 4), (2, 2), (4, 1) on branches 1-4.
 
@@ -102,9 +115,10 @@ class DynamicSplitConv(BaseModule):
                 norm_cfg=norm_cfg)
             for c, k in zip(self.splits, kernel_sizes)
         ])
+        self.shuffle = ConcatShuffle()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.num_groups == 1:
             return self.convs[0](x)
         parts = torch.split(x, self.splits, dim=1)
-        return concat_shuffle([conv(p) for conv, p in zip(self.convs, parts)])
+        return self.shuffle(*[conv(p) for conv, p in zip(self.convs, parts)])

@@ -15,6 +15,7 @@ from mmpose.registry import MODELS
 from ..utils.bn_folding import (bn_scale_shift, fold_affine, fold_bn_into,
                                 is_eval_bn)
 from .dmc_block import DMCBlock, Stages
+from .folded_mix_conv import FoldedMixConv, depthwise_stage_sum
 
 #: Which complex-branch features the Mix takes (see :class:`EDMCBlock`).
 MIX_INPUTS = ('stages', 'input+stages')
@@ -63,7 +64,8 @@ class MixConv(nn.Module):
     with that many groups over the stage-major concatenation (1: dense).
 
     Shapes:
-        input (N, S * C, H, W) -> output (N, C, H, W).
+        stages: S maps (N, C, H, W), concatenated stage-major -> output
+        (N, C, H, W).
     """
 
     def __init__(self,
@@ -87,30 +89,30 @@ class MixConv(nn.Module):
         self.norm = build_norm_layer(copy.deepcopy(norm_cfg), channels)[1]
 
     @torch.no_grad()
-    def switch_to_deploy(self) -> None:
-        """Fold the eval-mode BN into the conv. Depthwise: ``scale *
-        sum_s y_s + shift = sum_s (scale * y_s) + shift``, so every stage's
-        kernels are scaled and the shift is the first stage's bias. The BN
-        becomes an ``nn.Identity`` (children replaced; ``self`` stays)."""
+    def switch_to_deploy(self) -> Optional[FoldedMixConv]:
+        """Fold the eval-mode BN into the conv. Grouped/dense: in place
+        (the BN becomes an ``nn.Identity``; returns None). Depthwise:
+        ``scale * sum_s y_s + shift = sum_s (scale * y_s) + shift``, so
+        every stage's kernels are scaled and the shift is the first
+        stage's bias; returns the :class:`~.FoldedMixConv` (None if the
+        norm is not an eval BN)."""
         if not self.depthwise:
             conv = fold_bn_into(self.conv, self.norm)
             if conv is not None:
                 self.conv, self.norm = conv, nn.Identity()
-            return
+            return None
         if not is_eval_bn(self.norm) or self.conv.bias is not None:
-            return
+            return None
         scale, shift = bn_scale_shift(self.norm)
         zeros = torch.zeros_like(shift).repeat(self.num_stages - 1)
-        self.conv = fold_affine(self.conv, scale.repeat(self.num_stages),
-                                torch.cat([shift, zeros]))
-        self.norm = nn.Identity()
+        conv = fold_affine(self.conv, scale.repeat(self.num_stages),
+                           torch.cat([shift, zeros]))
+        return FoldedMixConv(conv, self.num_stages)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv(x)
+    def forward(self, stages: Sequence[torch.Tensor]) -> torch.Tensor:
         if self.depthwise:
-            n, _, h, w = y.shape
-            y = y.view(n, self.num_stages, -1, h, w).sum(dim=1)
-        return self.norm(y)
+            return self.norm(depthwise_stage_sum(self.conv, stages))
+        return self.norm(self.conv(torch.cat(list(stages), dim=1)))
 
 
 @MODELS.register_module()
@@ -205,7 +207,7 @@ class EDMCBlock(DMCBlock):
                       stages: Stages) -> List[torch.Tensor]:
         """``Y1' = C(Y1) + B_mix([stage outputs])`` per branch."""
         return [
-            self.cheap[b](y1) + self.mix[b](
-                torch.cat([s[b] for s in stages[self.first_mix_input:]],
-                          dim=1)) for b, y1 in enumerate(x)
+            self.cheap[b](y1) +
+            self.mix[b]([s[b] for s in stages[self.first_mix_input:]])
+            for b, y1 in enumerate(x)
         ]

@@ -173,8 +173,11 @@ def test_deploy_is_exact(assert_deploy_exact, position):
          torch.randn(2, 32, 4, 3)]
     assert type(crw.cbams) is BranchCBAMs
     fused = assert_deploy_exact(crw, x)
-    assert type(fused.cbams) is (StackedCBAM
-                                 if position == 'pooled' else BranchCBAMs)
+    # 'pooled': StackedCBAM, wrapped by the graph-runtime rewrite
+    # ConvGateStackedCBAM (tests/test_deploy/test_rewrites_cbam.py)
+    cbams = fused.cbams.stacked if position == 'pooled' else fused.cbams
+    assert type(cbams) is (StackedCBAM
+                           if position == 'pooled' else BranchCBAMs)
     assert dict(crw.named_buffers(recurse=False)) == {}
 
 
@@ -192,3 +195,21 @@ def test_branch_cbams_refine_each_channel_group_as_stacked_cbam_does():
         stacked = StackedCBAM(cbams)
         torch.testing.assert_close(stacked(x), expected, rtol=0, atol=1e-6)
     assert [c.channels for c in cbams] == [8, 16] == stacked.channels
+
+
+def test_stacked_cbam_spatial_logits_are_each_branch_cbams():
+    """StackedCBAM.spatial_logits (N, B, H, W): map b is CBAM b's spatial
+    gate (before its sigmoid) of branch b's channels."""
+    torch.manual_seed(1)
+    cbams = BranchCBAMs(
+        [CBAM(8, 4, norm_cfg=None),
+         CBAM(16, 4, norm_cfg=None)]).eval()
+    stacked = StackedCBAM(cbams)
+    y = torch.randn(2, 24, 7, 5)
+    with torch.no_grad():
+        logits = stacked.spatial_logits(y)
+        assert logits.shape == (2, 2, 7, 5)
+        for b, part in enumerate((y[:, :8], y[:, 8:])):
+            torch.testing.assert_close(
+                torch.sigmoid(logits[:, b:b + 1]),
+                cbams[b].spatial_attention(part), rtol=0, atol=1e-6)

@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -29,6 +31,7 @@ def explicit(m, x):
     return torch.cat(outs)
 
 
+@pytest.mark.parametrize('batch', [1, 3])
 @pytest.mark.parametrize('cin,cout,k,stride,groups,bias', [
     (8, 8, 3, 1, 8, False),
     (8, 12, 1, 1, 1, False),
@@ -37,20 +40,35 @@ def explicit(m, x):
     (16, 4, 5, 2, 2, True),
 ])
 def test_equals_per_sample_weighted_kernel_conv(cin, cout, k, stride, groups,
-                                                bias):
+                                                bias, batch):
     torch.manual_seed(0)
     m = DynamicKernelConv(
         cin, cout, k, stride=stride, groups=groups, bias=bias,
         num_kernels=4).eval()
     if bias:
         torch.nn.init.normal_(m.aggregation.bias)
-    x = torch.randn(3, cin, 11, 10)
+    x = torch.randn(batch, cin, 11, 10)
     y = m(x)
     torch.testing.assert_close(y, explicit(m, x), rtol=1e-4, atol=1e-5)
     ref = torch.nn.Conv2d(
         cin, cout, k, stride=stride, padding=m.aggregation.padding,
         groups=groups)
     assert y.shape == ref(x).shape
+
+
+def test_one_sample_is_convolved_without_reshapes():
+    # batch 1 is its own folded batch: the traced graph reshapes only the
+    # mixed kernel (no identity reshapes of the map for graph runtimes)
+    torch.manual_seed(0)
+    m = DynamicKernelConv(8, 8, 3, groups=8, num_kernels=4).eval()
+    x = torch.randn(1, 8, 6, 5)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        traced = torch.jit.trace(m, x)
+        torch.testing.assert_close(traced(x), m(x))
+    graph = str(traced.inlined_graph)
+    assert 'aten::reshape' not in graph
+    assert graph.count('aten::view') == 1
 
 
 def test_samples_get_different_kernels_and_attention_is_sigmoid():

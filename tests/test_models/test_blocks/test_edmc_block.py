@@ -1,8 +1,13 @@
+import copy
+
 import pytest
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
 from elhrnet_mm.models.blocks import DMCBlock, EDMCBlock, EnhancedConvBN
 from elhrnet_mm.models.blocks.edmc_block import ChannelwiseConv1x1, MixConv
+from elhrnet_mm.models.blocks.folded_mix_conv import FoldedMixConv
 
 
 def n_params(m):
@@ -43,7 +48,7 @@ def test_simple_half_is_cheap_plus_mix_of_stage_outputs():
     for b, (x, y) in enumerate(zip(xs, ys)):
         c = x.shape[1] // 2
         simple = block.cheap[b](x[:, :c]) + block.mix[b](
-            torch.cat([s[b] for s in stages[1:]], 1))
+            [s[b] for s in stages[1:]])
         torch.testing.assert_close(y[:, 0::2], simple)
         torch.testing.assert_close(y[:, 1::2], stages[-1][b])
 
@@ -59,7 +64,8 @@ def test_depthwise_mix_is_the_grouped_conv():
     w = mix.conv.weight.view(3, c, 3, 3).transpose(0, 1)
     grouped.weight.data.copy_(w)
     interleaved = x.view(2, 3, c, 7, 5).transpose(1, 2).flatten(1, 2)
-    torch.testing.assert_close(mix(x), mix.norm(grouped(interleaved)))
+    torch.testing.assert_close(mix(x.chunk(3, 1)),
+                               mix.norm(grouped(interleaved)))
 
 
 def test_channelwise_conv_is_a_depthwise_conv():
@@ -90,4 +96,68 @@ def test_bad_arguments(kwargs, msg):
 def test_deploy_is_exact(assert_deploy_exact, mix_groups):
     block = EDMCBlock([8, 16], mix_groups=mix_groups)
     x = [torch.randn(2, 8, 8, 6), torch.randn(2, 16, 4, 3)]
-    assert_deploy_exact(block, x)
+    fused = assert_deploy_exact(block, x)
+    # the depthwise Mix has a deploy form (and the graph-runtime rewrite)
+    assert all((type(m) is MixConv) == (mix_groups == 1) for m in fused.mix)
+
+
+def random_eval_mix(groups=None, c=6, seed=0):
+    """A MixConv of 3 stages in eval mode with a non-trivial BN."""
+    torch.manual_seed(seed)
+    mix = MixConv(3, c, groups=groups)
+    nn.init.normal_(mix.conv.weight, std=0.2)
+    bn = mix.norm
+    bn.running_mean.normal_(0, 0.3)
+    bn.running_var.uniform_(0.5, 1.5)
+    bn.weight.data.uniform_(0.5, 1.5)
+    bn.bias.data.normal_(0, 0.3)
+    return mix.eval()
+
+
+def test_mix_training_state_dict_is_the_concatenated_conv():
+    # the stage list changes nothing of the trained parameters
+    block = EDMCBlock([8, 16])
+    keys = {k: v.shape for k, v in block.state_dict().items() if 'mix' in k}
+    assert keys['mix.0.conv.weight'] == (3 * 4, 1, 3, 3)
+    assert keys['mix.1.conv.weight'] == (3 * 8, 1, 3, 3)
+    assert sorted(k for k in keys if k.startswith('mix.0.')) == [
+        'mix.0.conv.weight', 'mix.0.norm.bias',
+        'mix.0.norm.num_batches_tracked', 'mix.0.norm.running_mean',
+        'mix.0.norm.running_var', 'mix.0.norm.weight'
+    ]
+    dense = EDMCBlock([8, 16], mix_groups=1)
+    assert dense.state_dict()['mix.1.conv.weight'].shape == (8, 24, 3, 3)
+
+
+def test_depthwise_mix_deploy_form_folds_the_bn():
+    mix = random_eval_mix()
+    stages = [torch.randn(2, 6, 9, 7) for _ in range(3)]
+    with torch.no_grad():
+        expected = mix(stages)
+        folded = copy.deepcopy(mix).switch_to_deploy()
+        assert isinstance(folded, FoldedMixConv)
+        assert not any(
+            isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+        torch.testing.assert_close(
+            folded(stages), expected, rtol=0, atol=1e-5)
+        # per stage: its kernels and the summed bias give the same output
+        weights, bias = folded.stage_kernels()
+        assert [tuple(w.shape) for w in weights] == [(6, 1, 3, 3)] * 3
+        per_stage = sum(
+            F.conv2d(x, w, padding=1, groups=6)
+            for x, w in zip(stages, weights)) + bias.view(1, -1, 1, 1)
+        torch.testing.assert_close(per_stage, expected, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match='3 stage maps, got 2'):
+        folded(stages[:2])
+    with pytest.raises(ValueError, match='depthwise conv with a bias'):
+        FoldedMixConv(nn.Conv2d(6, 6, 3, groups=6, bias=False), 3)
+
+
+def test_dense_mix_deploy_folds_into_its_conv():
+    mix = random_eval_mix(groups=1)
+    stages = [torch.randn(2, 6, 9, 7) for _ in range(3)]
+    with torch.no_grad():
+        expected = mix(stages)
+        assert mix.switch_to_deploy() is None
+        assert isinstance(mix.norm, nn.Identity)
+        torch.testing.assert_close(mix(stages), expected, rtol=0, atol=1e-5)

@@ -1,0 +1,214 @@
+"""EDite-HRNet's graph-runtime rewrites (elhrnet_mm/deploy/rewrites) compute
+the eval-mode blocks' function: eagerly, traced, in ONNX Runtime and in
+OpenVINO."""
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from elhrnet_mm.deploy import fuse_for_inference
+from elhrnet_mm.deploy.rewrites import (DepthwiseGroupSumConv,
+                                        StagewiseMixConv,
+                                        apply_graph_rewrites)
+from elhrnet_mm.models.blocks.edmc_block import MixConv
+
+
+def random_eval_mix(c=6, seed=0):
+    """A depthwise MixConv of 3 stages in eval mode, non-trivial BN."""
+    torch.manual_seed(seed)
+    mix = MixConv(3, c)
+    nn.init.normal_(mix.conv.weight, std=0.2)
+    bn = mix.norm
+    bn.running_mean.normal_(0, 0.3)
+    bn.running_var.uniform_(0.5, 1.5)
+    bn.weight.data.uniform_(0.5, 1.5)
+    bn.bias.data.normal_(0, 0.3)
+    return mix.eval()
+
+
+class StagesAsArgs(nn.Module):
+    """``mix([a, b, c])`` as a module of three tensor inputs (tracing and
+    export take tensors)."""
+
+    def __init__(self, mix):
+        super().__init__()
+        self.mix = mix
+
+    def forward(self, a, b, c):
+        return self.mix([a, b, c])
+
+
+def fused_mix(seed=0):
+    """The eval-mode depthwise MixConv (in :class:`StagesAsArgs`) and its
+    fused copy."""
+    model = StagesAsArgs(random_eval_mix(seed=seed))
+    return model, fuse_for_inference(copy.deepcopy(model))
+
+
+def test_fused_depthwise_mix_is_stagewise_and_exact():
+    model, fused = fused_mix()
+    assert isinstance(fused.mix, StagewiseMixConv)
+    assert apply_graph_rewrites(fused) == 0
+    stages = tuple(torch.randn(2, 6, 9, 7) for _ in range(3))
+    with torch.no_grad():
+        expected = model(*stages)
+        torch.testing.assert_close(
+            fused(*stages), expected, rtol=0, atol=1e-5)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            traced = torch.jit.trace(
+                fused, tuple(torch.randn_like(s) for s in stages))
+        torch.testing.assert_close(
+            traced(*stages), expected, rtol=0, atol=1e-5)
+    graph = str(traced.inlined_graph)
+    # S convs on the stages themselves, no concatenation (the exported
+    # graph has no reshape either, below)
+    assert graph.count('aten::_convolution') == 3
+    assert 'aten::cat' not in graph
+
+
+def test_dense_mix_is_not_rewritten():
+    mix = MixConv(3, 6, groups=1).eval()
+    fused = fuse_for_inference(StagesAsArgs(mix))
+    assert type(fused.mix) is MixConv
+
+
+def test_stagewise_mix_rejects_other_modules_and_stage_counts():
+    with pytest.raises(TypeError, match='FoldedMixConv'):
+        StagewiseMixConv(random_eval_mix())
+    _, fused = fused_mix()
+    stages = [torch.randn(1, 6, 5, 4) for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        with pytest.raises(ValueError, match='3 stage maps, got 2'):
+            torch.jit.trace(lambda a, b: fused.mix([a, b]), tuple(stages))
+
+
+@pytest.fixture
+def exported_mix(tmp_path):
+    """The fused depthwise MixConv exported to ONNX (inputs a, b, c), the
+    inputs and the eval-mode output."""
+    pytest.importorskip('onnx')
+    model, fused = fused_mix(seed=1)
+    stages = tuple(torch.randn(1, 6, 12, 10) for _ in range(3))
+    with torch.no_grad():
+        expected = model(*stages).numpy()
+    path = str(tmp_path / 'mix.onnx')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(fused, stages, path, dynamo=False,
+                          input_names=['a', 'b', 'c'], opset_version=17)
+    feeds = {k: s.numpy() for k, s in zip('abc', stages)}
+    return path, feeds, expected
+
+
+def test_stagewise_mix_onnx_graph_and_runtime_parity(exported_mix):
+    import onnx
+    ort = pytest.importorskip('onnxruntime')
+    path, feeds, expected = exported_mix
+    ops = sorted(n.op_type for n in onnx.load(path).graph.node
+                 if n.op_type != 'Constant')  # the kernels and the bias
+    assert ops == ['Add', 'Add', 'Conv', 'Conv', 'Conv']
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    np.testing.assert_allclose(
+        session.run(None, feeds)[0], expected, rtol=0, atol=1e-5)
+
+
+def test_stagewise_mix_openvino_parity(exported_mix):
+    pytest.importorskip('openvino')
+    from elhrnet_mm.deploy.openvino_runtime import compile_model
+    path, feeds, expected = exported_mix
+    got = compile_model(path).create_infer_request().infer(feeds)
+    np.testing.assert_allclose(
+        next(iter(got.values())), expected, rtol=0, atol=1e-5)
+
+
+def grouped_primary_conv(in_channels=20, groups=10, kernel=3, seed=0):
+    """An eval-mode 2-to-1 grouped conv (GhostModuleV2's primary conv)."""
+    torch.manual_seed(seed)
+    return nn.Conv2d(
+        in_channels, groups, kernel, padding=kernel // 2,
+        groups=groups).eval()
+
+
+@pytest.mark.parametrize('kernel', [3, 5])
+def test_grouped_conv_becomes_depthwise_group_sum_and_is_exact(kernel):
+    conv = grouped_primary_conv(kernel=kernel)
+    x = torch.randn(2, 20, 12, 10)
+    with torch.no_grad():
+        expected = conv(x)
+    fused = fuse_for_inference(nn.Sequential(copy.deepcopy(conv)))
+    assert type(fused[0]) is DepthwiseGroupSumConv
+    assert apply_graph_rewrites(fused) == 0
+    # 0/1 matrix: output j sums the depthwise outputs 2j and 2j + 1
+    s = fused[0].group_sum.view(10, 20)
+    assert s.sum().item() == 20 and s[3, 6] == 1 and s[3, 7] == 1
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), expected, rtol=0, atol=1e-5)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            traced = torch.jit.trace(fused, torch.randn_like(x))
+        torch.testing.assert_close(traced(x), expected, rtol=0, atol=1e-5)
+    graph = str(traced.inlined_graph)
+    assert graph.count('aten::_convolution') == 2
+    assert 'aten::sum' not in graph and 'aten::view' not in graph
+
+
+def test_large_group_counts_stay_native_grouped_convs():
+    from elhrnet_mm.deploy.grouped_conv_as_depthwise import \
+        GroupedConvAsDepthwise
+    from elhrnet_mm.deploy.rewrites import NativeGroupedConv
+    big = grouped_primary_conv(in_channels=80, groups=40)  # 40 > 4 * 9
+    fused = fuse_for_inference(nn.Sequential(big))
+    assert type(fused[0]) is NativeGroupedConv
+    with pytest.raises(ValueError, match='groups=40'):
+        DepthwiseGroupSumConv(GroupedConvAsDepthwise(big))
+    with pytest.raises(TypeError, match='GroupedConvAsDepthwise'):
+        DepthwiseGroupSumConv(big)
+
+
+@pytest.fixture
+def exported_group_sum(tmp_path):
+    """The fused grouped conv exported to ONNX, an input, the conv's
+    output."""
+    pytest.importorskip('onnx')
+    conv = grouped_primary_conv(seed=1)
+    x = torch.randn(1, 20, 16, 12)
+    with torch.no_grad():
+        expected = conv(x).numpy()
+    fused = fuse_for_inference(nn.Sequential(copy.deepcopy(conv)))
+    path = str(tmp_path / 'group_sum.onnx')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(fused, (x, ), path, dynamo=False,
+                          input_names=['input'], opset_version=17)
+    return path, {'input': x.numpy()}, expected
+
+
+def test_depthwise_group_sum_onnx_graph_and_runtime_parity(
+        exported_group_sum):
+    import onnx
+    ort = pytest.importorskip('onnxruntime')
+    path, feeds, expected = exported_group_sum
+    nodes = [n for n in onnx.load(path).graph.node if n.op_type == 'Conv']
+    assert len(nodes) == 2
+    groups = [
+        next((a.i for a in n.attribute if a.name == 'group'), 1)
+        for n in nodes
+    ]
+    assert groups == [20, 1]  # depthwise, then the 1x1 group sum
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    np.testing.assert_allclose(
+        session.run(None, feeds)[0], expected, rtol=0, atol=1e-5)
+
+
+def test_depthwise_group_sum_openvino_parity(exported_group_sum):
+    pytest.importorskip('openvino')
+    from elhrnet_mm.deploy.openvino_runtime import compile_model
+    path, feeds, expected = exported_group_sum
+    got = compile_model(path).create_infer_request().infer(feeds)
+    np.testing.assert_allclose(
+        next(iter(got.values())), expected, rtol=0, atol=1e-5)
