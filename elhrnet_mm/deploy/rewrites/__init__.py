@@ -40,14 +40,17 @@ GRAPH_REWRITES = ((FoldedGlobalContextModeling, SpatialSoftmaxGCM),
 def apply_graph_rewrites(model: nn.Module) -> int:
     """Swap every module of a :data:`GRAPH_REWRITES` type (exact type, not
     subclasses) for its replacement, in place; returns how many were
-    swapped. A module already inside a replacement is not swapped again,
-    nor one the replacement's ``applies_to(module)`` (where it has one)
-    declines."""
+    swapped. A module a replacement wraps is never swapped again (by any
+    entry: the replacement has chosen its form, which also makes a second
+    call a no-op), nor one the replacement's ``applies_to(module)`` (where
+    it has one) declines; the first entry of a source type that applies
+    wins."""
+    replacements = tuple(replacement for _, replacement in GRAPH_REWRITES)
     replaced = 0
     for source, replacement in GRAPH_REWRITES:
         applies = getattr(replacement, 'applies_to', None)
         for parent in list(model.modules()):
-            if isinstance(parent, replacement):
+            if isinstance(parent, replacements):
                 continue
             for name, child in list(parent._modules.items()):
                 if type(child) is source and (applies is None

@@ -27,14 +27,14 @@ from ..grouped_conv_as_depthwise import GroupedConvAsDepthwise
 MAX_GROUPS_PER_TAP = 4
 
 
-class DepthwiseGroupSumConv(GroupedConvAsDepthwise):
-    """:class:`GroupedConvAsDepthwise` (its parameters, shared) whose
-    exported graph is ``conv1x1(depthwise(x), S, b)``, ``S`` the (G, C_in,
-    1, 1) 0/1 matrix of the groups; in eager PyTorch it runs the wrapped
-    form unchanged (its depthwise conv and 5-D sum are faster there).
+class DepthwiseGroupSumConv(nn.Module):
+    """:class:`GroupedConvAsDepthwise` whose exported graph is
+    ``conv1x1(depthwise(x), S, b)``, ``S`` the (G, C_in, 1, 1) 0/1 matrix
+    of the groups; in eager PyTorch the wrapped module runs unchanged (its
+    depthwise conv and 5-D sum are faster there).
 
     Args:
-        module (GroupedConvAsDepthwise): the form to rewrite, with
+        module (GroupedConvAsDepthwise): the form to wrap, with
             ``groups <= MAX_GROUPS_PER_TAP * kh * kw``
             (:meth:`applies_to`).
 
@@ -43,8 +43,8 @@ class DepthwiseGroupSumConv(GroupedConvAsDepthwise):
     """
 
     def __init__(self, module: GroupedConvAsDepthwise):
-        nn.Module.__init__(self)
-        if type(module) is not GroupedConvAsDepthwise:
+        super().__init__()
+        if not isinstance(module, GroupedConvAsDepthwise):
             raise TypeError('DepthwiseGroupSumConv rewrites a '
                             'GroupedConvAsDepthwise, got '
                             f'{type(module).__name__}')
@@ -53,18 +53,13 @@ class DepthwiseGroupSumConv(GroupedConvAsDepthwise):
                 f'DepthwiseGroupSumConv needs groups <= {MAX_GROUPS_PER_TAP}'
                 f' * kernel taps, got groups={module.groups} with a '
                 f'{tuple(module.weight.shape[2:])} kernel')
-        self.groups = module.groups
-        self.weight = module.weight
-        self.bias = module.bias
-        self.stride = module.stride
-        self.padding = module.padding
-        self.dilation = module.dilation
+        self.depthwise = module
         in_channels = module.weight.shape[0]
-        group_sum = torch.eye(self.groups).to(module.weight)
+        group_sum = torch.eye(module.groups).to(module.weight)
         self.register_buffer(
             'group_sum',
-            group_sum.repeat_interleave(in_channels // self.groups,
-                                        dim=1).view(self.groups,
+            group_sum.repeat_interleave(in_channels // module.groups,
+                                        dim=1).view(module.groups,
                                                     in_channels, 1, 1))
 
     @staticmethod
@@ -75,8 +70,9 @@ class DepthwiseGroupSumConv(GroupedConvAsDepthwise):
         return module.groups <= MAX_GROUPS_PER_TAP * kh * kw
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.depthwise
         if not torch.jit.is_tracing():
-            return super().forward(x)
-        y = F.conv2d(x, self.weight, None, self.stride, self.padding,
-                     self.dilation, self.weight.shape[0])
-        return F.conv2d(y, self.group_sum, self.bias)
+            return m(x)
+        y = F.conv2d(x, m.weight, None, m.stride, m.padding, m.dilation,
+                     m.weight.shape[0])
+        return F.conv2d(y, self.group_sum, m.bias)
