@@ -55,27 +55,77 @@ def test_fused_gcm_becomes_spatial_softmax_gcm_and_is_exact():
     eager, traced_out, graph = eager_and_traced(fused, x)
     torch.testing.assert_close(eager, expected, rtol=0, atol=1e-5)
     torch.testing.assert_close(traced_out, expected, rtol=0, atol=1e-5)
-    # the traced graph pools without a batched matmul (the 4-D form)
-    assert 'aten::bmm' not in graph and 'aten::exp' in graph
+    # the traced graph pools on the channels-last view of the map, not on
+    # its flattened (N, C, HW) view
+    assert 'aten::bmm' not in graph and 'aten::permute' in graph
+    assert 'aten::matmul' in graph and 'aten::exp' not in graph
 
 
-def test_spatial_softmax_gcm_onnx_runtime_parity(tmp_path):
-    pytest.importorskip('onnx')
+def matmul_operands_are_not_raw_maps(model) -> bool:
+    """Whether every ``MatMul`` of the ONNX ``model`` takes a constant or
+    a ``Transpose``'s output (the channels-last view of a map) as its
+    second operand, i.e. none reads a feature map's flat NCHW memory."""
+    constants = {init.name for init in model.graph.initializer}
+    producers = {out: node for node in model.graph.node
+                 for out in node.output}
+    for node in model.graph.node:
+        if node.op_type != 'MatMul':
+            continue
+        source = node.input[1]
+        while source in producers and producers[source].op_type == 'Reshape':
+            source = producers[source].input[0]
+        if not (source in constants or
+                producers.get(source) is not None
+                and producers[source].op_type in ('Transpose', 'Constant')):
+            return False
+    return True
+
+
+def openvino_map_reorders(compiled, shape) -> int:
+    """How many layout conversions (``Reorder``) of a map of ``shape``
+    OpenVINO's compiled runtime graph holds."""
+    target = str(list(shape)).replace(' ', '')
+    return sum(
+        op.get_rt_info()['layerType'].astype(str) == 'Reorder'
+        and str(op.get_output_partial_shape(0)).replace(' ', '') == target
+        for op in compiled.get_runtime_model().get_ordered_ops())
+
+
+def test_spatial_softmax_gcm_onnx_runtime_and_openvino_parity(tmp_path):
+    onnx = pytest.importorskip('onnx')
     ort = pytest.importorskip('onnxruntime')
-    fused = fuse_for_inference(nn.Sequential(random_eval_gcm(seed=1)))
+    torch.manual_seed(1)
+    # 1x1 convs around the GCM, as in a network: OpenVINO keeps the map
+    # channels-last between them
+    model = nn.Sequential(nn.Conv2d(16, 16, 1), random_eval_gcm(seed=1),
+                          nn.Conv2d(16, 16, 1)).eval()
+    fused = fuse_for_inference(copy.deepcopy(model))
+    assert isinstance(fused[1], SpatialSoftmaxGCM)
     x = torch.randn(1, 16, 16, 12)
     path = str(tmp_path / 'gcm.onnx')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         torch.onnx.export(fused, (x, ), path, dynamo=False,
                           input_names=['input'], opset_version=17)
-    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
-    op_types = {n.op_type for n in __import__('onnx').load(path).graph.node}
-    assert 'MatMul' not in op_types and 'Exp' in op_types
-    got = session.run(None, {'input': x.numpy()})[0]
+    exported = onnx.load(path)
+    op_types = {n.op_type for n in exported.graph.node}
+    assert {'MatMul', 'Softmax', 'Transpose'} <= op_types
+    assert 'Exp' not in op_types
+    assert matmul_operands_are_not_raw_maps(exported)
     with torch.no_grad():
-        expected = fused(x).numpy()
+        expected = model(x).numpy()
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    got = session.run(None, {'input': x.numpy()})[0]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    pytest.importorskip('openvino')
+    from elhrnet_mm.deploy.openvino_runtime import compile_model
+    compiled = compile_model(path)
+    np.testing.assert_allclose(
+        compiled({'input': x.numpy()})[compiled.output(0)], expected,
+        rtol=0, atol=1e-5)
+    # the map is converted only from the plain input and to the plain
+    # output, never for the pooling
+    assert openvino_map_reorders(compiled, x.shape) == 2
 
 
 def test_apply_graph_rewrites_counts_and_is_idempotent():
@@ -185,8 +235,38 @@ def test_expanded_official_pool_equals_official_pool(c, h, w, grid, scale):
     logits = torch.randn(2, 1, h, w) * scale
     expected = official_context_pool(x, logits, grid)
     actual = expanded_official_pool(x, logits, grid)
-    assert actual.shape == (2, c, *grid)
+    assert actual.shape == (2, grid[0] * grid[1], c)  # channels-last
+    actual = actual.transpose(1, 2).reshape(2, c, *grid)
     torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5)
+
+
+def test_run_repeat_matrix_repeats_runs_exactly():
+    from elhrnet_mm.deploy.rewrites.expanded_context_pool import \
+        run_repeat_matrix
+    torch.manual_seed(0)
+    runs = torch.randn(2, 6, 4).softmax(dim=2) * 1e-3
+    repeated = torch.matmul(runs, run_repeat_matrix(4, 5, 2, runs))
+    assert repeated.shape == (2, 6, 20)
+    torch.testing.assert_close(
+        repeated, (runs * 2).repeat(1, 1, 5), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('h,w,grid,repeats_by', [(8, 6, (4, 3), 'matmul'),
+                                                 (16, 12, (4, 3), 'expand')])
+def test_expanded_official_pool_repeats_short_runs_by_a_matmul(
+        h, w, grid, repeats_by):
+    from elhrnet_mm.deploy.rewrites.expanded_context_pool import (
+        MATMUL_MAX_RUN, expanded_official_pool)
+    run = h * w // (grid[0] * grid[1])
+    assert (run <= MATMUL_MAX_RUN) == (repeats_by == 'matmul')
+    x, logits = torch.randn(1, 10, h, w), torch.randn(1, 1, h, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        traced = torch.jit.trace(
+            lambda x, l: expanded_official_pool(x, l, grid), (x, logits))
+    graph = str(traced.inlined_graph)
+    assert ('aten::matmul' in graph) == (repeats_by == 'matmul')
+    assert ('aten::expand' in graph) == (repeats_by == 'expand')
 
 
 def test_fused_dmc_block_shuffles_and_pools_in_4d_and_is_exact():
@@ -212,9 +292,15 @@ def test_fused_dmc_block_shuffles_and_pools_in_4d_and_is_exact():
         torch.testing.assert_close(e, y, rtol=0, atol=1e-5)
         torch.testing.assert_close(t, y, rtol=0, atol=1e-5)
     graph = str(traced.inlined_graph)
-    # no 5-D stack for the shuffles, no raw-memory matmul for DCM's pooling
-    assert 'aten::stack' not in graph and 'aten::matmul' not in graph
-    assert graph.count('aten::transpose') >= 2 + 2  # shuffles, DCM outputs
+    # no 5-D stack for the shuffles, no raw-memory bmm for the poolings:
+    # matmuls only for the GCMs (channels-last views) and for DCM's branch
+    # 1 (runs of 4: repeated by a 0/1 matrix); branch 0 (runs of 16) expands
+    assert 'aten::stack' not in graph and 'aten::bmm' not in graph
+    assert graph.count('aten::matmul') == 3 + 1
+    assert graph.count('aten::transpose') >= 2  # the shuffles
+    # channels-last views: the 3 GCMs' maps, DCM's lowest branch and its
+    # concatenated contexts
+    assert graph.count('aten::permute') == 3 + 2
     assert 'aten::avg_pool2d' in graph and 'aten::expand' in graph
 
 
@@ -233,8 +319,10 @@ def test_fused_dmc_block_onnx_runtime_and_openvino_parity(tmp_path):
     x = dmc_inputs(n=1)
     path = str(tmp_path / 'dmc.onnx')
     export_block(fused, x, path)
-    op_types = {n.op_type for n in onnx.load(path).graph.node}
-    assert 'MatMul' not in op_types and 'Unsqueeze' not in op_types
+    exported = onnx.load(path)
+    op_types = {n.op_type for n in exported.graph.node}
+    assert 'Unsqueeze' not in op_types
+    assert matmul_operands_are_not_raw_maps(exported)
     feeds = {f'x{i}': s.numpy() for i, s in enumerate(x)}
     with torch.no_grad():
         expected = [y.numpy() for y in model(*x)]

@@ -13,7 +13,8 @@ import torch.nn as nn
 
 from elhrnet_mm.deploy import fuse_for_inference
 from elhrnet_mm.deploy.rewrites import (ConvGateCBAM, ConvGateStackedCBAM,
-                                        SplitNConvBlock, apply_graph_rewrites)
+                                        SplitNConvBlock, TiledGateCBAM,
+                                        apply_graph_rewrites)
 from elhrnet_mm.models.blocks import (CBAM, CBAMCrossResolutionWeighting,
                                       LABasicBlock, LBasicBlock)
 from elhrnet_mm.models.blocks.cbam import StackedCBAM
@@ -73,11 +74,13 @@ def runtime_outputs(path: str, x: torch.Tensor):
 def test_fused_cbam_becomes_conv_gate_cbam_and_is_exact():
     torch.manual_seed(0)
     cbam = randomize_bn(CBAM(32, reduction_ratio=8))
-    x = torch.randn(2, 32, 16, 12)
+    # H, W not multiples of TiledGateCBAM's block: ConvGateCBAM's form
+    x = torch.randn(2, 32, 18, 14)
     with torch.no_grad():
         expected = cbam(x)
     fused = fuse_for_inference(nn.Sequential(copy.deepcopy(cbam)))
-    assert isinstance(fused[0], ConvGateCBAM) and fused[0].channels == 32
+    assert isinstance(fused[0].gates, ConvGateCBAM)
+    assert fused[0].gates.channels == 32
     with torch.no_grad():  # eager: the wrapped CBAM, unchanged
         torch.testing.assert_close(fused(x), expected, rtol=0, atol=1e-6)
     traced, graph = traced_output(fused, x)
@@ -92,7 +95,7 @@ def test_conv_gate_cbam_onnx_runtime_and_openvino_parity(tmp_path):
     torch.manual_seed(1)
     cbam = randomize_bn(CBAM(16, reduction_ratio=4), seed=1)
     fused = fuse_for_inference(nn.Sequential(cbam))
-    x = torch.randn(1, 16, 20, 16)
+    x = torch.randn(1, 16, 18, 14)  # not tiled (TiledGateCBAM)
     path = str(tmp_path / 'cbam.onnx')
     ops = export(fused, x, path)
     # MLP (2), depthwise kxk over [max; mean], their 1x1 sum
@@ -254,7 +257,7 @@ def test_fused_block_becomes_split_nconv_block_and_is_exact(
         block_type, in_channels):
     block, fused = fused_block(block_type, in_channels, 32)
     assert type(fused[0]) is SplitNConvBlock
-    assert (type(getattr(fused[0].block, 'cbam', None)) is ConvGateCBAM) \
+    assert (type(getattr(fused[0].block, 'cbam', None)) is TiledGateCBAM) \
         == (block_type is LABasicBlock)
     x = torch.randn(2, in_channels, 16, 12)
     with torch.no_grad():
@@ -280,7 +283,7 @@ def test_split_nconv_block_onnx_runtime_and_openvino_parity(tmp_path):
     assert ops['Concat'] == 2
     # the CBAM's nodes are charged to it in per-block profiles
     blocks = {block_of(n.name, fused) for n in onnx.load(path).graph.node}
-    assert {'SplitNConvBlock', 'ConvGateCBAM'} <= blocks
+    assert {'SplitNConvBlock', 'TiledGateCBAM'} <= blocks
     with torch.no_grad():
         expected = block(x).numpy()
     for got in runtime_outputs(path, x):

@@ -11,8 +11,10 @@ import torch.nn as nn
 
 from elhrnet_mm.deploy import fuse_for_inference
 from elhrnet_mm.deploy.rewrites import (DepthwiseGroupSumConv,
+                                        MergedGhostSplitConv,
                                         StagewiseMixConv,
                                         apply_graph_rewrites)
+from elhrnet_mm.models.blocks.dynamic_split_conv import DynamicSplitConv
 from elhrnet_mm.models.blocks.edmc_block import MixConv
 
 
@@ -27,6 +29,16 @@ def random_eval_mix(c=6, seed=0):
     bn.weight.data.uniform_(0.5, 1.5)
     bn.bias.data.normal_(0, 0.3)
     return mix.eval()
+
+
+def assert_openvino_matches(exported):
+    """The exported file run in OpenVINO gives the expected output."""
+    pytest.importorskip('openvino')
+    from elhrnet_mm.deploy.openvino_runtime import compile_model
+    path, feeds, expected = exported
+    got = compile_model(path).create_infer_request().infer(feeds)
+    np.testing.assert_allclose(
+        next(iter(got.values())), expected, rtol=0, atol=1e-5)
 
 
 class StagesAsArgs(nn.Module):
@@ -118,12 +130,7 @@ def test_stagewise_mix_onnx_graph_and_runtime_parity(exported_mix):
 
 
 def test_stagewise_mix_openvino_parity(exported_mix):
-    pytest.importorskip('openvino')
-    from elhrnet_mm.deploy.openvino_runtime import compile_model
-    path, feeds, expected = exported_mix
-    got = compile_model(path).create_infer_request().infer(feeds)
-    np.testing.assert_allclose(
-        next(iter(got.values())), expected, rtol=0, atol=1e-5)
+    assert_openvino_matches(exported_mix)
 
 
 def grouped_primary_conv(in_channels=20, groups=10, kernel=3, seed=0):
@@ -206,9 +213,112 @@ def test_depthwise_group_sum_onnx_graph_and_runtime_parity(
 
 
 def test_depthwise_group_sum_openvino_parity(exported_group_sum):
-    pytest.importorskip('openvino')
-    from elhrnet_mm.deploy.openvino_runtime import compile_model
-    path, feeds, expected = exported_group_sum
-    got = compile_model(path).create_infer_request().infer(feeds)
+    assert_openvino_matches(exported_group_sum)
+
+
+def random_eval_enhanced_dsc(channels=16, groups=2, seed=0):
+    """An eval-mode DSC of ``groups`` Enhanced ConvBN splits (kernels 3, 5,
+    ...) with non-trivial BN statistics and affine parameters."""
+    torch.manual_seed(seed)
+    dsc = DynamicSplitConv(
+        channels, num_groups=groups, num_kernels=1,
+        conv_bn_cfg=dict(type='EnhancedConvBN'))
+    for m in dsc.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.normal_(m.weight, std=0.3)
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.3)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.normal_(0, 0.3)
+    return dsc.eval()
+
+
+def fused_dsc(groups=2, seed=0):
+    """The eval-mode Enhanced-ConvBN DSC (in a Sequential) and its fused
+    copy."""
+    model = nn.Sequential(random_eval_enhanced_dsc(groups=groups, seed=seed))
+    return model, fuse_for_inference(copy.deepcopy(model))
+
+
+@pytest.mark.parametrize('groups', [2, 4])
+def test_enhanced_dsc_becomes_merged_ghost_split_conv_and_is_exact(groups):
+    model, fused = fused_dsc(groups)
+    assert type(fused[0]) is MergedGhostSplitConv
+    assert apply_graph_rewrites(fused) == 0
+    # the group sum writes split i's group j to channel j G + i
+    s = fused[0].group_sum.view(8, 16)
+    split = 16 // groups
+    assert s.sum().item() == 16
+    assert s[1 * groups + 1, split + 2] == 1 == s[1 * groups + 1, split + 3]
+    for shape in ((2, 16, 10, 6), (1, 16, 9, 7)):  # even and odd maps
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            expected = model(x)
+            torch.testing.assert_close(
+                fused(x), expected, rtol=0, atol=1e-5)
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', torch.jit.TracerWarning)
+                traced = torch.jit.trace(fused, torch.randn_like(x))
+            torch.testing.assert_close(
+                traced(x), expected, rtol=0, atol=1e-5)
+    graph = str(traced.inlined_graph)
+    # primary, group sum, cheap, 3 DFC convs for all splits; no split
+    assert graph.count('aten::_convolution') == 6
+    assert graph.count('aten::cat') == 1
+    assert 'aten::split' not in graph
+
+
+def test_merged_ghost_split_conv_declines_other_dscs():
+    one = fuse_for_inference(nn.Sequential(random_eval_enhanced_dsc(
+        groups=1)))
+    assert type(one[0]) is DynamicSplitConv  # nothing to merge
+    dite = fuse_for_inference(nn.Sequential(
+        DynamicSplitConv(16, num_groups=2, num_kernels=1).eval()))
+    assert type(dite[0]) is DynamicSplitConv  # plain ConvBN splits
+    with pytest.raises(ValueError, match='G > 1 equal splits'):
+        MergedGhostSplitConv(dite[0])
+    with pytest.raises(TypeError, match='DynamicSplitConv'):
+        MergedGhostSplitConv(nn.Conv2d(4, 4, 1))
+
+
+@pytest.fixture(params=[2, 4])
+def exported_dsc(request, tmp_path):
+    """The fused Enhanced-ConvBN DSC exported to ONNX, an input, the
+    eval-mode output."""
+    pytest.importorskip('onnx')
+    model, fused = fused_dsc(request.param, seed=1)
+    x = torch.randn(1, 16, 16, 12)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    path = str(tmp_path / 'dsc.onnx')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(fused, (x, ), path, dynamo=False,
+                          input_names=['input'], opset_version=17)
+    return path, {'input': x.numpy()}, expected
+
+
+def test_merged_ghost_split_conv_onnx_graph_and_runtime_parity(exported_dsc):
+    import onnx
+    ort = pytest.importorskip('onnxruntime')
+    path, feeds, expected = exported_dsc
+    nodes = onnx.load(path).graph.node
+    ops = [n.op_type for n in nodes]
+    conv_outputs = {n.output[0] for n in nodes if n.op_type == 'Conv'}
+    map_concats = [
+        n for n in nodes
+        if n.op_type == 'Concat' and set(n.input) <= conv_outputs
+    ]
+    # one concatenation of maps (primary, cheap); the other Concat nodes
+    # build the Resize's output size
+    assert ops.count('Conv') == 6 and len(map_concats) == 1
+    assert ops.count('Transpose') == 1  # the gate's channel shuffle
+    assert 'Split' not in ops
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     np.testing.assert_allclose(
-        next(iter(got.values())), expected, rtol=0, atol=1e-5)
+        session.run(None, feeds)[0], expected, rtol=0, atol=1e-5)
+
+
+def test_merged_ghost_split_conv_openvino_parity(exported_dsc):
+    assert_openvino_matches(exported_dsc)

@@ -10,7 +10,8 @@ import torch.nn as nn
 
 from ...models.blocks.cbam import CBAM, StackedCBAM
 from ...models.blocks.dense_context_modeling import DenseContextModeling
-from ...models.blocks.dynamic_split_conv import ConcatShuffle
+from ...models.blocks.dynamic_split_conv import (ConcatShuffle,
+                                                 DynamicSplitConv)
 from ...models.blocks.folded_global_context_modeling import \
     FoldedGlobalContextModeling
 from ...models.blocks.folded_mix_conv import FoldedMixConv
@@ -19,22 +20,26 @@ from ..grouped_conv_as_depthwise import GroupedConvAsDepthwise
 from .cbam_conv_gates import ConvGateCBAM, ConvGateStackedCBAM
 from .depthwise_group_sum import DepthwiseGroupSumConv
 from .expanded_context_pool import ExpandedPoolDCM, expanded_official_pool
+from .merged_ghost_split_conv import MergedGhostSplitConv
 from .native_grouped_conv import NativeGroupedConv
 from .reshape_channel_shuffle import ReshapeChannelShuffle
 from .softmax_context_pool import SpatialSoftmaxGCM, softmax_context_pool
 from .split_nconv_pair import SplitNConvBlock
 from .stagewise_mix_conv import StagewiseMixConv
+from .tiled_spatial_gate import TiledGateCBAM
 
 #: (module type, replacement built from it), applied in this order.
 GRAPH_REWRITES = ((FoldedGlobalContextModeling, SpatialSoftmaxGCM),
                   (GroupedConvAsDepthwise, DepthwiseGroupSumConv),
                   (GroupedConvAsDepthwise, NativeGroupedConv),
-                  (CBAM, ConvGateCBAM), (StackedCBAM, ConvGateStackedCBAM),
+                  (CBAM, TiledGateCBAM), (CBAM, ConvGateCBAM),
+                  (StackedCBAM, ConvGateStackedCBAM),
                   (LBasicBlock, SplitNConvBlock),
                   (LABasicBlock, SplitNConvBlock),
                   (FoldedMixConv, StagewiseMixConv),
                   (ConcatShuffle, ReshapeChannelShuffle),
-                  (DenseContextModeling, ExpandedPoolDCM))
+                  (DenseContextModeling, ExpandedPoolDCM),
+                  (DynamicSplitConv, MergedGhostSplitConv))
 
 
 def apply_graph_rewrites(model: nn.Module) -> int:
@@ -62,8 +67,8 @@ def apply_graph_rewrites(model: nn.Module) -> int:
 
 __all__ = [
     'ConvGateCBAM', 'ConvGateStackedCBAM', 'DepthwiseGroupSumConv',
-    'ExpandedPoolDCM', 'GRAPH_REWRITES', 'NativeGroupedConv',
-    'ReshapeChannelShuffle', 'SplitNConvBlock', 'SpatialSoftmaxGCM',
-    'StagewiseMixConv', 'apply_graph_rewrites', 'expanded_official_pool',
-    'softmax_context_pool'
+    'ExpandedPoolDCM', 'GRAPH_REWRITES', 'MergedGhostSplitConv',
+    'NativeGroupedConv', 'ReshapeChannelShuffle', 'SplitNConvBlock',
+    'SpatialSoftmaxGCM', 'StagewiseMixConv', 'TiledGateCBAM',
+    'apply_graph_rewrites', 'expanded_official_pool', 'softmax_context_pool'
 ]

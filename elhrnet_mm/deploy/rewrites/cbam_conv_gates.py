@@ -134,12 +134,17 @@ class ConvGateCBAM(nn.Module):
         """C, the channels the wrapped CBAM attends."""
         return self.cbam.channels
 
+    def pooled_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """``[max_c(x); mean_c(x)]`` (N, 2, H, W) of ``x`` (N, C, H, W), put
+        side by side by broadcasting (module docstring)."""
+        return (x.amax(dim=1, keepdim=True) * self.max_map +
+                x.mean(dim=1, keepdim=True) * self.mean_map)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not torch.jit.is_tracing():
             return self.cbam(x)
         x = x * summed_mlp_gate(self, x)
-        pooled = (x.amax(dim=1, keepdim=True) * self.max_map +
-                  x.mean(dim=1, keepdim=True) * self.mean_map)
+        pooled = self.pooled_maps(x)
         per_map = F.conv2d(
             pooled, self.map_weight, padding=self.padding, groups=2)
         return x * torch.sigmoid(

@@ -6,7 +6,7 @@ Pose Estimation", IJCAI 2022, Sec. 3.3 (ACM, Eq. 5 and 7). It takes the place
 of Lite-HRNet's cross-resolution weighting, with attention pooling instead
 of average pooling.
 """
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -19,10 +19,6 @@ from .nearest_upsample import scale_by_upsampled
 
 #: Readings of DCM's attention pooling, see :class:`DenseContextModeling`.
 POOLINGS = ('official', 'window')
-
-#: ``pool(x, logits, grid) -> (N, C, gh, gw)``, see :func:`context_pool`.
-Pooling = Callable[[torch.Tensor, torch.Tensor, Tuple[int, int]],
-                   torch.Tensor]
 
 
 def official_context_pool(x: torch.Tensor, logits: torch.Tensor,
@@ -112,18 +108,19 @@ class DenseContextModeling(BaseModule):
                                              conv_cfg, norm_cfg, act_cfg)
 
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
-        return self.reweight(x, self.pool)
-
-    def reweight(self, x: List[torch.Tensor],
-                 pool: Pooling) -> List[torch.Tensor]:
-        """The forward with ``pool`` in place of :attr:`pool` (a deploy
-        form may pool in other operators, with the same values)."""
         grid = tuple(x[-1].shape[-2:])
         pooled = [
-            pool(s, mask(s), grid)
+            self.pool(s, mask(s), grid)
             for s, mask in zip(x[:-1], self.conv_masks)
         ] + [x[-1]]
-        weights = torch.sigmoid(
-            self.channel_attention(torch.cat(pooled, dim=1)))
+        return self.weigh(x, torch.cat(pooled, dim=1))
+
+    def weigh(self, x: List[torch.Tensor],
+              context: torch.Tensor) -> List[torch.Tensor]:
+        """The branches ``x`` multiplied by their weights from ``context``,
+        the concatenated pooled maps (N, sum C_b, gh, gw) (a deploy form
+        may pool and concatenate in other operators, with the same
+        values)."""
+        weights = torch.sigmoid(self.channel_attention(context))
         weights = torch.split(weights, self.channels, dim=1)
         return [scale_by_upsampled(s, a) for s, a in zip(x, weights)]
