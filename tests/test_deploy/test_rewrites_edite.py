@@ -18,19 +18,6 @@ from elhrnet_mm.models.blocks.dynamic_split_conv import DynamicSplitConv
 from elhrnet_mm.models.blocks.edmc_block import MixConv
 
 
-def random_eval_mix(c=6, seed=0):
-    """A depthwise MixConv of 3 stages in eval mode, non-trivial BN."""
-    torch.manual_seed(seed)
-    mix = MixConv(3, c)
-    nn.init.normal_(mix.conv.weight, std=0.2)
-    bn = mix.norm
-    bn.running_mean.normal_(0, 0.3)
-    bn.running_var.uniform_(0.5, 1.5)
-    bn.weight.data.uniform_(0.5, 1.5)
-    bn.bias.data.normal_(0, 0.3)
-    return mix.eval()
-
-
 def assert_openvino_matches(exported):
     """The exported file run in OpenVINO gives the expected output."""
     pytest.importorskip('openvino')
@@ -53,15 +40,15 @@ class StagesAsArgs(nn.Module):
         return self.mix([a, b, c])
 
 
-def fused_mix(seed=0):
-    """The eval-mode depthwise MixConv (in :class:`StagesAsArgs`) and its
+def fused_mix(mix):
+    """The eval-mode MixConv ``mix`` (in :class:`StagesAsArgs`) and its
     fused copy."""
-    model = StagesAsArgs(random_eval_mix(seed=seed))
+    model = StagesAsArgs(mix)
     return model, fuse_for_inference(copy.deepcopy(model))
 
 
-def test_fused_depthwise_mix_is_stagewise_and_exact():
-    model, fused = fused_mix()
+def test_fused_depthwise_mix_is_stagewise_and_exact(random_eval_mix):
+    model, fused = fused_mix(random_eval_mix())
     assert isinstance(fused.mix, StagewiseMixConv)
     assert apply_graph_rewrites(fused) == 0
     stages = tuple(torch.randn(2, 6, 9, 7) for _ in range(3))
@@ -88,10 +75,11 @@ def test_dense_mix_is_not_rewritten():
     assert type(fused.mix) is MixConv
 
 
-def test_stagewise_mix_rejects_other_modules_and_stage_counts():
+def test_stagewise_mix_rejects_other_modules_and_stage_counts(
+        random_eval_mix):
     with pytest.raises(TypeError, match='FoldedMixConv'):
         StagewiseMixConv(random_eval_mix())
-    _, fused = fused_mix()
+    _, fused = fused_mix(random_eval_mix())
     stages = [torch.randn(1, 6, 5, 4) for _ in range(2)]
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
@@ -100,11 +88,11 @@ def test_stagewise_mix_rejects_other_modules_and_stage_counts():
 
 
 @pytest.fixture
-def exported_mix(tmp_path):
+def exported_mix(tmp_path, random_eval_mix):
     """The fused depthwise MixConv exported to ONNX (inputs a, b, c), the
     inputs and the eval-mode output."""
     pytest.importorskip('onnx')
-    model, fused = fused_mix(seed=1)
+    model, fused = fused_mix(random_eval_mix(seed=1))
     stages = tuple(torch.randn(1, 6, 12, 10) for _ in range(3))
     with torch.no_grad():
         expected = model(*stages).numpy()

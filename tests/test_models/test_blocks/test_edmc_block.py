@@ -101,19 +101,6 @@ def test_deploy_is_exact(assert_deploy_exact, mix_groups):
     assert all((type(m) is MixConv) == (mix_groups == 1) for m in fused.mix)
 
 
-def random_eval_mix(groups=None, c=6, seed=0):
-    """A MixConv of 3 stages in eval mode with a non-trivial BN."""
-    torch.manual_seed(seed)
-    mix = MixConv(3, c, groups=groups)
-    nn.init.normal_(mix.conv.weight, std=0.2)
-    bn = mix.norm
-    bn.running_mean.normal_(0, 0.3)
-    bn.running_var.uniform_(0.5, 1.5)
-    bn.weight.data.uniform_(0.5, 1.5)
-    bn.bias.data.normal_(0, 0.3)
-    return mix.eval()
-
-
 def test_mix_training_state_dict_is_the_concatenated_conv():
     # the stage list changes nothing of the trained parameters
     block = EDMCBlock([8, 16])
@@ -129,7 +116,7 @@ def test_mix_training_state_dict_is_the_concatenated_conv():
     assert dense.state_dict()['mix.1.conv.weight'].shape == (8, 24, 3, 3)
 
 
-def test_depthwise_mix_deploy_form_folds_the_bn():
+def test_depthwise_mix_deploy_form_folds_the_bn(random_eval_mix):
     mix = random_eval_mix()
     stages = [torch.randn(2, 6, 9, 7) for _ in range(3)]
     with torch.no_grad():
@@ -153,7 +140,7 @@ def test_depthwise_mix_deploy_form_folds_the_bn():
         FoldedMixConv(nn.Conv2d(6, 6, 3, groups=6, bias=False), 3)
 
 
-def test_dense_mix_deploy_folds_into_its_conv():
+def test_dense_mix_deploy_folds_into_its_conv(random_eval_mix):
     mix = random_eval_mix(groups=1)
     stages = [torch.randn(2, 6, 9, 7) for _ in range(3)]
     with torch.no_grad():
