@@ -32,8 +32,7 @@ from .tiled_spatial_gate import TiledGateCBAM
 GRAPH_REWRITES = ((FoldedGlobalContextModeling, SpatialSoftmaxGCM),
                   (GroupedConvAsDepthwise, DepthwiseGroupSumConv),
                   (GroupedConvAsDepthwise, NativeGroupedConv),
-                  (CBAM, TiledGateCBAM), (CBAM, ConvGateCBAM),
-                  (StackedCBAM, ConvGateStackedCBAM),
+                  (CBAM, TiledGateCBAM), (StackedCBAM, ConvGateStackedCBAM),
                   (LBasicBlock, SplitNConvBlock),
                   (LABasicBlock, SplitNConvBlock),
                   (FoldedMixConv, StagewiseMixConv),
@@ -45,18 +44,26 @@ GRAPH_REWRITES = ((FoldedGlobalContextModeling, SpatialSoftmaxGCM),
 def apply_graph_rewrites(model: nn.Module) -> int:
     """Swap every module of a :data:`GRAPH_REWRITES` type (exact type, not
     subclasses) for its replacement, in place; returns how many were
-    swapped. A module a replacement wraps is never swapped again (by any
-    entry: the replacement has chosen its form, which also makes a second
-    call a no-op), nor one the replacement's ``applies_to(module)`` (where
-    it has one) declines; the first entry of a source type that applies
-    wins."""
+    swapped. Nothing inside a replacement is swapped (by any entry: the
+    replacement has chosen the form of everything it holds, also of the
+    helpers it builds around the wrapped module, which also makes a second
+    call a no-op), nor a module the replacement's ``applies_to(module)``
+    (where it has one) declines; the first entry of a source type that
+    applies wins."""
     replacements = tuple(replacement for _, replacement in GRAPH_REWRITES)
+
+    def parents(module: nn.Module):
+        """``module`` and its descendants, not entering replacements."""
+        if isinstance(module, replacements):
+            return
+        yield module
+        for child in module.children():
+            yield from parents(child)
+
     replaced = 0
     for source, replacement in GRAPH_REWRITES:
         applies = getattr(replacement, 'applies_to', None)
-        for parent in list(model.modules()):
-            if isinstance(parent, replacements):
-                continue
+        for parent in list(parents(model)):
             for name, child in list(parent._modules.items()):
                 if type(child) is source and (applies is None
                                               or applies(child)):
