@@ -23,10 +23,11 @@ from typing import Optional, Sequence
 
 import torch
 
+from elhrnet_mm.cli.timing_arguments import (add_timing_arguments,
+                                            check_timing_arguments)
 from elhrnet_mm.deploy.config_source import load_config_at
 from elhrnet_mm.deploy.inference_model import build_deploy_model
-from elhrnet_mm.deploy.onnx_export import (MissingDeployExtraError,
-                                           export_onnx, import_deploy_package)
+from elhrnet_mm.deploy.onnx_export import export_onnx
 from elhrnet_mm.deploy.profile_ops import (RUNTIMES, format_rows,
                                            profile_nodes, summarize)
 
@@ -40,35 +41,15 @@ def parse_args(argv: Optional[Sequence[str]] = None):
     parser.add_argument('--runtime', nargs='+', default=['onnxruntime'],
                         choices=RUNTIMES,
                         help='runtimes to profile. Default: onnxruntime')
-    parser.add_argument('--runs', type=int, default=20,
-                        help='timed forward passes. Default: 20')
-    parser.add_argument('--warmup', type=int, default=3,
-                        help='untimed forward passes first. Default: 3')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='intra-op threads. Default: 1')
     parser.add_argument('--batch', type=int, default=1,
                         help='images per forward pass. Default: 1')
-    parser.add_argument('--input-shape', type=int, nargs=2,
-                        metavar=('H', 'W'),
-                        help="default: each config codec's input_size")
     parser.add_argument('--top', type=int, default=12,
                         help='rows of each table. Default: 12')
-    parser.add_argument('--json', metavar='FILE',
-                        help='also write every node time as JSON to FILE')
+    add_timing_arguments(parser,
+                         'also write every node time as JSON to FILE')
     args = parser.parse_args(argv)
-    for name in ('runs', 'threads', 'batch', 'top'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name} must be a positive integer, got '
-                         f'{getattr(args, name)}')
-    if args.warmup < 0:
-        parser.error(f'--warmup must be >= 0, got {args.warmup}')
-    if args.json and not osp.isdir(osp.dirname(osp.abspath(args.json))):
-        parser.error(f'--json directory does not exist: {args.json}')
-    for package in ['onnx'] + args.runtime:
-        try:
-            import_deploy_package(package)
-        except MissingDeployExtraError as error:
-            parser.error(str(error))
+    check_timing_arguments(parser, args, ('runs', 'threads', 'batch', 'top'),
+                           args.runtime)
     return args, parser
 
 
