@@ -1,7 +1,6 @@
 """The options shared by the command lines that export a config's network
-and time it in a graph runtime (``price_components``,
-``tools/analysis_tools/profile_ops.py``): repetitions, threads, input shape,
-JSON output, and their checks."""
+and time it in a graph runtime (``price_components``, ``profile_ops``):
+repetitions, threads, input shape, JSON output, and their checks."""
 import argparse
 import os.path as osp
 from typing import Sequence

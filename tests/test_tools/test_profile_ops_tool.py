@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from elhrnet_mm.cli import profile_ops
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools' / 'analysis_tools' / 'profile_ops.py'
 EL_SMALL = str(ROOT / 'configs' / 'quickstart' /
@@ -50,7 +52,15 @@ def test_profiles_in_both_runtimes(tmp_path):
     (['--json', '/nonexistent/dir/x.json'], '--json directory does not exist'),
     (['--runtime', 'tensorrt'], "invalid choice: 'tensorrt'"),
 ])
-def test_bad_arguments(args, message):
-    result = run_tool(EL_SMALL, *args)
-    assert result.returncode == 2
-    assert message in result.stderr
+def test_bad_arguments(capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        profile_ops.main([EL_SMALL, *args])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_openvino_names_the_extra(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'openvino', None)
+    with pytest.raises(SystemExit):
+        profile_ops.main([EL_SMALL, '--runtime', 'openvino'])
+    assert 'pip install "elhrnet_mm[deploy]"' in capsys.readouterr().err
