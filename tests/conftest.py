@@ -15,6 +15,20 @@ def tiny_coco(tmp_path_factory):
 
 
 @pytest.fixture
+def assert_usage_error(capsys):
+    """``check(main, argv, message)``: a command line's ``main(argv)`` exits
+    with argparse's usage-error status 2 and ``message`` on stderr."""
+
+    def check(main, argv, message):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+
+    return check
+
+
+@pytest.fixture
 def random_eval_mix():
     """``build(groups=None, c=6, seed=0)``: an EDMC MixConv of 3 stages in
     eval mode with a non-trivial BN (``groups=None``: depthwise)."""

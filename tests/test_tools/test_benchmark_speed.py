@@ -229,11 +229,8 @@ def tool():
       '--pipeline-boxes', 'missing.json'],
      '--pipeline: cannot read box file missing.json'),
 ])
-def test_bad_arguments(tool, capsys, args, message):
-    with pytest.raises(SystemExit) as exit_info:
-        tool.main([EL_SMALL, *args])
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+def test_bad_arguments(tool, assert_usage_error, args, message):
+    assert_usage_error(tool.main, [EL_SMALL, *args], message)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='CUDA is available')

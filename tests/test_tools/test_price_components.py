@@ -70,11 +70,8 @@ def test_times_each_removal_and_the_baseline(tmp_path):
      "has no module of the component(s) ['gcm']"),
     ([], 'the following arguments are required: --remove'),
 ])
-def test_bad_arguments(capsys, args, message):
-    with pytest.raises(SystemExit) as exit_info:
-        price_components.main([EL_SMALL, *args])
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+def test_bad_arguments(assert_usage_error, args, message):
+    assert_usage_error(price_components.main, [EL_SMALL, *args], message)
 
 
 def test_missing_openvino_names_the_extra(capsys, monkeypatch):

@@ -52,11 +52,8 @@ def test_profiles_in_both_runtimes(tmp_path):
     (['--json', '/nonexistent/dir/x.json'], '--json directory does not exist'),
     (['--runtime', 'tensorrt'], "invalid choice: 'tensorrt'"),
 ])
-def test_bad_arguments(capsys, args, message):
-    with pytest.raises(SystemExit) as exit_info:
-        profile_ops.main([EL_SMALL, *args])
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+def test_bad_arguments(assert_usage_error, args, message):
+    assert_usage_error(profile_ops.main, [EL_SMALL, *args], message)
 
 
 def test_missing_openvino_names_the_extra(capsys, monkeypatch):

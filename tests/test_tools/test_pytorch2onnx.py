@@ -72,13 +72,6 @@ def tool():
     return pytorch2onnx
 
 
-def assert_usage_error(tool, capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        tool.main(argv)
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
-
-
 @pytest.mark.parametrize('args,message', [
     (['--opset', '9'], '--opset: opset 9 is not supported; allowed: 11 to 20'),
     (['--input-shape', '0', '64'], '--input-shape takes two positive'),
@@ -87,37 +80,37 @@ def assert_usage_error(tool, capsys, argv, message):
     (['--input-shape', '72', '64'], 'does not run at --input-shape 72 64'),
     (['--openvino', 'model.bin'], '--openvino must name a .xml file'),
 ])
-def test_bad_arguments(tool, capsys, tmp_path, args, message):
-    assert_usage_error(tool, capsys,
+def test_bad_arguments(tool, assert_usage_error, tmp_path, args, message):
+    assert_usage_error(tool.main,
                        [EL_SMALL, '--output', str(tmp_path / 'x.onnx'), *args],
                        message)
 
 
-def test_missing_config_and_output_dir(tool, capsys, tmp_path):
-    assert_usage_error(tool, capsys,
+def test_missing_config_and_output_dir(tool, assert_usage_error, tmp_path):
+    assert_usage_error(tool.main,
                        ['nope.py', '--output', str(tmp_path / 'x.onnx')],
                        'config file not found: nope.py')
-    assert_usage_error(tool, capsys,
+    assert_usage_error(tool.main,
                        [MOBILE, '--output', str(tmp_path / 'no' / 'x.onnx')],
                        '--output directory does not exist')
 
 
-def test_missing_extra(tool, capsys, monkeypatch, tmp_path):
+def test_missing_extra(tool, assert_usage_error, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, 'onnx', None)
-    assert_usage_error(tool, capsys,
+    assert_usage_error(tool.main,
                        [MOBILE, '--output', str(tmp_path / 'x.onnx')],
                        'pip install "elhrnet_mm[deploy]"')
 
 
-def test_missing_openvino(tool, capsys, monkeypatch, tmp_path):
+def test_missing_openvino(tool, assert_usage_error, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, 'openvino', None)
-    assert_usage_error(tool, capsys,
+    assert_usage_error(tool.main,
                        [MOBILE, '--output', str(tmp_path / 'x.onnx'),
                         '--openvino', str(tmp_path / 'x.xml')],
                        "'openvino' is not installed")
 
 
-def test_output_must_be_onnx(tool, capsys, tmp_path):
-    assert_usage_error(tool, capsys,
+def test_output_must_be_onnx(tool, assert_usage_error, tmp_path):
+    assert_usage_error(tool.main,
                        [MOBILE, '--output', str(tmp_path / 'x.pt')],
                        '--output must name a .onnx file')
