@@ -105,7 +105,6 @@ def format_rows(rows: Sequence[Dict], args: argparse.Namespace) -> str:
     return '\n'.join(lines)
 
 
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args, parser = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -145,7 +144,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             rows.append(dict(network='baseline', config=args.baseline,
                              removed={}))
         runners = []
-        for i, (label, model) in enumerate(networks):
+        for i, (_, model) in enumerate(networks):
             path = osp.join(work, f'{i}.onnx')
             export_onnx(model, path, shape)
             runners.append(_runner(path, inputs.numpy(), args))

@@ -169,8 +169,9 @@ def remove_components(model: nn.Module, names: Sequence[str],
     Args:
         model (nn.Module): a network (fused or not); modified in place.
         names (Sequence[str]): keys of :data:`COMPONENTS`.
-        sample (torch.Tensor): an input ``model`` takes; one forward pass
-            records the shapes some stand-ins need.
+        sample (torch.Tensor): an input ``model`` takes; with
+            ``enhanced_conv_bn``, one forward pass records the shapes its
+            stand-in needs.
 
     Raises:
         ValueError: an unknown name, or a component ``model`` does not
@@ -197,13 +198,14 @@ def remove_components(model: nn.Module, names: Sequence[str],
         m.register_forward_hook(lambda m, args, out: shapes.__setitem__(
             id(m), (args[0].shape, out.shape)))
         for m in model.modules() if isinstance(m, EnhancedConvBN)
-    ]
-    try:
-        with torch.no_grad():
-            model(sample)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    ] if 'enhanced_conv_bn' in names else []
+    if hooks:  # only the depthwise stand-in needs shapes
+        try:
+            with torch.no_grad():
+                model(sample)
+        finally:
+            for hook in hooks:
+                hook.remove()
     counts = Counter()
     _replace(model, names, shapes, counts)
     return {name: counts[name] for name in names}
